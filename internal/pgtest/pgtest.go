@@ -1,0 +1,172 @@
+// Package pgtest gives tests a real PostGIS database of their own. Tests
+// never mock the database: with GRIDD_TEST_DATABASE_URL set (make test sets
+// it to a throwaway embedded server shared by all packages) each test gets a
+// fresh database cloned from a migrated template; without it, Main starts an
+// embedded server for the package's test binary. When no PostGIS can be had
+// the tests fail, they never skip.
+package pgtest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gridd/gridd/postgis"
+	"github.com/jackc/pgx/v5"
+)
+
+// EnvURL names the variable holding an admin URL of a PostGIS server on
+// which tests may create and drop databases.
+const EnvURL = "GRIDD_TEST_DATABASE_URL"
+
+// Main runs the package's tests, starting an embedded throwaway PostGIS
+// first when EnvURL is not set. Call it from TestMain.
+func Main(m *testing.M) {
+	if os.Getenv(EnvURL) != "" {
+		os.Exit(m.Run())
+	}
+	dir, err := MkdirShared("gridd-pgtest-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pgtest:", err)
+		os.Exit(2)
+	}
+	srv, err := postgis.StartEmbedded(context.Background(), postgis.EmbeddedConfig{DataDir: dir, Throwaway: true})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pgtest: cannot start an embedded PostGIS for the tests:", err)
+		os.RemoveAll(dir)
+		os.Exit(2)
+	}
+	os.Setenv(EnvURL, srv.AdminURL())
+	code := m.Run()
+	srv.Stop()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// MkdirShared makes a temporary directory that the postgres system user
+// can enter too (t.TempDir's are private to root), for embedded servers.
+func MkdirShared(prefix string) (string, error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", err
+	}
+	return dir, os.Chmod(dir, 0o755)
+}
+
+var dbSeq atomic.Int64
+
+// NewDB returns a migrated, empty gridd database that is dropped when the
+// test ends.
+func NewDB(t testing.TB) *postgis.DB {
+	t.Helper()
+	url := NewDatabaseURL(t)
+	ctx := context.Background()
+	db, err := postgis.Open(ctx, postgis.Config{URL: url})
+	if err != nil {
+		t.Fatalf("open test database: %v", err)
+	}
+	t.Cleanup(db.Close)
+	return db
+}
+
+// NewDatabaseURL creates a fresh database from the migrated template and
+// returns its URL; the database is dropped when the test ends.
+func NewDatabaseURL(t testing.TB) string {
+	t.Helper()
+	admin := os.Getenv(EnvURL)
+	if admin == "" {
+		t.Fatalf("%s is not set: run the tests with 'make test', or call pgtest.Main from TestMain", EnvURL)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatalf("connect to the test PostGIS at %s: %v", EnvURL, err)
+	}
+	defer conn.Close(ctx)
+	tmpl, err := ensureTemplate(ctx, conn, admin)
+	if err != nil {
+		t.Fatalf("prepare template database: %v", err)
+	}
+	name := fmt.Sprintf("gridd_test_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9, dbSeq.Add(1))
+	if _, err := conn.Exec(ctx, `CREATE DATABASE `+name+` TEMPLATE `+tmpl); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), admin)
+		if err != nil {
+			t.Errorf("drop test database %s: %v", name, err)
+			return
+		}
+		defer c.Close(context.Background())
+		if _, err := c.Exec(context.Background(), `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+			t.Errorf("drop test database %s: %v", name, err)
+		}
+	})
+	return withDatabase(admin, name)
+}
+
+// ensureTemplate makes (once per server and migration set) a database with
+// PostGIS and all migrations applied, from which test databases are cloned.
+func ensureTemplate(ctx context.Context, conn *pgx.Conn, admin string) (string, error) {
+	name := "gridd_tmpl_" + migrationsHash()
+	// Several test binaries run at once; one makes the template.
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(4242)`); err != nil {
+		return "", err
+	}
+	defer conn.Exec(ctx, `SELECT pg_advisory_unlock(4242)`)
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+		return "", err
+	}
+	if exists {
+		return name, nil
+	}
+	building := name + "_building"
+	conn.Exec(ctx, `DROP DATABASE IF EXISTS `+building+` WITH (FORCE)`)
+	if _, err := conn.Exec(ctx, `CREATE DATABASE `+building+` TEMPLATE template0 ENCODING 'UTF8'`); err != nil {
+		return "", err
+	}
+	db, err := postgis.Open(ctx, postgis.Config{URL: withDatabase(admin, building)})
+	if err != nil {
+		return "", err
+	}
+	_, err = db.Migrate(ctx)
+	db.Close()
+	if err != nil {
+		return "", err
+	}
+	if _, err := conn.Exec(ctx, `ALTER DATABASE `+building+` RENAME TO `+name); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+func migrationsHash() string {
+	h := sha256.New()
+	fs.WalkDir(postgis.MigrationFS(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := fs.ReadFile(postgis.MigrationFS(), path)
+			h.Write([]byte(path))
+			h.Write(b)
+		}
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+func withDatabase(rawURL, db string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || !strings.HasPrefix(u.Scheme, "postgres") {
+		panic(fmt.Sprintf("%s must be a postgres:// URL", EnvURL))
+	}
+	u.Path = "/" + db
+	return u.String()
+}
