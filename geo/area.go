@@ -76,3 +76,12 @@ type Feature struct {
 	Props      map[string]any // every other attribute
 	Geometry   orb.Geometry   // as read; the store promotes to MultiPolygon
 }
+
+// Division is an administrative area as the statistical division codes list
+// it: code, level, name and the code of its parent.
+type Division struct {
+	Code       string
+	Level      Level
+	Name       string
+	ParentCode string
+}

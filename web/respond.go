@@ -1,0 +1,60 @@
+package web
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+
+	"github.com/gridd/gridd/geo"
+)
+
+// statusOf is the one place where error codes become HTTP statuses.
+func statusOf(code string) int {
+	switch code {
+	case geo.EINVALID:
+		return http.StatusBadRequest
+	case geo.ENOTFOUND:
+		return http.StatusNotFound
+	case geo.ECONFLICT:
+		return http.StatusConflict
+	case geo.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case geo.EFORBIDDEN:
+		return http.StatusForbidden
+	case geo.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case geo.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// errorBody is the JSON body of every API error.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// writeError answers with the error's status and a JSON body. Internal
+// errors are logged and their details kept from the caller.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := geo.ErrorCode(err)
+	status := statusOf(code)
+	if status >= 500 {
+		slog.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	var body errorBody
+	body.Error.Code = code
+	body.Error.Message = geo.ErrorMessage(err)
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
