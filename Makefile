@@ -6,14 +6,10 @@
 # Both work on a fresh Debian machine as root or with sudo.
 
 SHELL := /bin/bash
-GO ?= go
+GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
 BIN := bin/gridd
 CONSOLE := web/console
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Debian packages gridd needs at run and test time.
-DEB_PACKAGES := postgresql postgresql-postgis nodejs npm
-# Packages for the browser tests and benchmarks.
-DEB_TEST_PACKAGES := chromium gdal-bin
 GO_SOURCES := $(shell find . -name '*.go' -not -path './web/console/*' 2>/dev/null) $(shell find postgis -name '*.sql')
 CONSOLE_SOURCES := $(wildcard $(CONSOLE)/src/*) $(CONSOLE)/build.mjs $(CONSOLE)/package-lock.json
 
@@ -22,7 +18,7 @@ CONSOLE_SOURCES := $(wildcard $(CONSOLE)/src/*) $(CONSOLE)/build.mjs $(CONSOLE)/
 run: deps build
 	./$(BIN) serve --demo --addr $${GRIDD_ADDR:-:8080}
 
-test: deps build
+test: test-deps build
 	./$(BIN) with-db -- $(GO) test -count=1 ./...
 
 build: $(BIN)
@@ -36,15 +32,12 @@ console: web/dist/app.js
 web/dist/app.js: $(CONSOLE_SOURCES)
 	cd $(CONSOLE) && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
 
-# deps installs the Debian packages that are missing, and nothing else.
+# deps and test-deps install the Debian packages that are missing, and nothing else.
 deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	fi
+	@scripts/install-deps run
+
+test-deps:
+	@scripts/install-deps test
 
 clean:
 	rm -rf bin web/dist/*.js web/dist/*.css web/dist/*.html $(CONSOLE)/node_modules
