@@ -1,0 +1,630 @@
+package postgis
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gridd/gridd/geo"
+	"github.com/jackc/pgx/v5"
+)
+
+var (
+	//go:embed sql/merge_level.sql
+	mergeLevelSQL string
+	//go:embed sql/merge_codes.sql
+	mergeCodesSQL string
+	//go:embed sql/merge_lineage.sql
+	mergeLineageSQL string
+)
+
+// MergeParams steer a merge. Zero values take the defaults.
+type MergeParams struct {
+	// Base lists departments in priority order; the first with a grid
+	// layer provides the grid shapes. Default: zongzhi.
+	Base []string `json:"base"`
+	// Strategy is "base" (grid shapes from the base department).
+	Strategy string `json:"strategy"`
+	// GridSize snaps all coordinates (metres) so shared borders are shared
+	// exactly. Default 0.01.
+	GridSize float64 `json:"grid_size_m"`
+	// A detached piece of an area, or a piece of a grid left across a
+	// community border, is a sliver and absorbed by its neighbour when it is
+	// smaller than SliverArea (m², default 1000) or thinner than
+	// SliverWidth (mean width 2·area/perimeter in m, default 20).
+	SliverArea  float64 `json:"sliver_area_m2"`
+	SliverWidth float64 `json:"sliver_width_m"`
+	// A gap in a community that no base grid covers becomes a new grid,
+	// flagged for review, from GapNewArea m² (default 50,000); smaller gaps
+	// go to neighbours.
+	GapNewArea float64 `json:"gap_new_area_m2"`
+	// Enclosed holes in the union of the top level smaller than HoleArea m²
+	// (default 1 km²) are slivers between separately drawn districts and
+	// are filled.
+	HoleArea float64 `json:"hole_area_m2"`
+	// MatchShare: a grid keeps an active grid's code when they overlap by at
+	// least this share of both (default 0.5).
+	MatchShare float64 `json:"match_share"`
+	// HouseholdBound flags grids with more households (default 500).
+	HouseholdBound int `json:"household_bound"`
+	// RowBand is the height (m) of the rows in which new grids are numbered
+	// north to south, west to east (default 200).
+	RowBand float64 `json:"row_band_m"`
+	Note    string  `json:"note,omitempty"`
+}
+
+// Defaults fills in zero values.
+func (p *MergeParams) Defaults() {
+	if len(p.Base) == 0 {
+		p.Base = []string{"zongzhi"}
+	}
+	if p.Strategy == "" {
+		p.Strategy = "base"
+	}
+	def := func(v *float64, d float64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&p.GridSize, 0.01)
+	def(&p.SliverArea, 1000)
+	def(&p.SliverWidth, 20)
+	def(&p.GapNewArea, 50000)
+	def(&p.HoleArea, 1e6)
+	def(&p.MatchShare, 0.5)
+	def(&p.RowBand, 200)
+	if p.HouseholdBound == 0 {
+		p.HouseholdBound = 500
+	}
+}
+
+func (p MergeParams) validate() error {
+	if p.Strategy != "base" {
+		return geo.Errorf(geo.EINVALID, "unknown merge strategy %q: use base", p.Strategy)
+	}
+	for _, v := range []struct {
+		name string
+		v    float64
+	}{{"grid size", p.GridSize}, {"sliver area", p.SliverArea}, {"sliver width", p.SliverWidth}, {"gap area", p.GapNewArea}, {"hole area", p.HoleArea}, {"row band", p.RowBand}} {
+		if !(v.v > 0) || v.v > 1e12 {
+			return geo.Errorf(geo.EINVALID, "%s %g must be a positive number", v.name, v.v)
+		}
+	}
+	if p.GridSize > 1 {
+		return geo.Errorf(geo.EINVALID, "grid size %g m is too coarse: use 1 m or less (default 0.01)", p.GridSize)
+	}
+	if !(p.MatchShare > 0 && p.MatchShare <= 1) {
+		return geo.Errorf(geo.EINVALID, "match share %g must be in (0, 1]", p.MatchShare)
+	}
+	return nil
+}
+
+// MergeReport is what a person checks before activating a draft.
+type MergeReport struct {
+	Generation int                     `json:"generation"`
+	Params     MergeParams             `json:"params"`
+	BaseDept   string                  `json:"base_dept"`
+	BaseLayer  int64                   `json:"base_layer"`
+	SRID       int                     `json:"srid"`
+	Derived    []string                `json:"derived_levels,omitempty"`
+	Levels     map[string]*LevelReport `json:"levels"`
+	Codes      map[string]int          `json:"grid_codes"` // kept, source, new
+	Lineage    map[string]int          `json:"lineage"`
+	Crosswalk  map[string]*DeptSummary `json:"crosswalk"`
+	Review     []ReviewItem            `json:"review"`
+}
+
+// LevelReport counts the decisions at one level.
+type LevelReport struct {
+	Areas        int     `json:"areas"`
+	Overlaps     int     `json:"overlaps"`
+	OverlapM2    float64 `json:"overlap_m2"`
+	Gaps         int     `json:"gaps_filled"`
+	GapM2        float64 `json:"gap_m2"`
+	Slivers      int     `json:"slivers_absorbed"`
+	SliverM2     float64 `json:"sliver_m2"`
+	Uncovered    int     `json:"uncovered"`
+	UncoveredM2  float64 `json:"uncovered_m2"`
+	NewGrids     int     `json:"new_grids,omitempty"`
+	BadCodes     int     `json:"bad_codes,omitempty"`
+	SplitSources int     `json:"split_at_border,omitempty"`
+}
+
+// DeptSummary tells a department how its grids map onto the unified ones.
+type DeptSummary struct {
+	Grids     int     `json:"grids"`
+	OneToOne  int     `json:"one_to_one"` // ≥ 90 % in one unified grid that is ≥ 90 % of it
+	Within    int     `json:"within_one"` // ≥ 90 % in one unified grid
+	Split     int     `json:"split"`      // spread over several unified grids
+	OutsideM2 float64 `json:"outside_m2"` // area outside the unified coverage
+}
+
+// ReviewItem is one decision a person may want to check.
+type ReviewItem struct {
+	Kind   string  `json:"kind"`
+	Level  string  `json:"level"`
+	Code   string  `json:"code,omitempty"`
+	Other  string  `json:"other,omitempty"`
+	Parent string  `json:"parent,omitempty"`
+	AreaM2 float64 `json:"area_m2"`
+	Note   string  `json:"note,omitempty"`
+}
+
+// latestLayersSQL finds the layers a merge reads: the newest version of
+// each admin level and of each department's grid layer.
+const latestLayersSQL = `
+SELECT DISTINCT ON (coalesce(dept_code, ''), level) id, coalesce(dept_code, ''), level
+FROM source_layers ORDER BY coalesce(dept_code, ''), level, version DESC`
+
+// Merge builds a new draft generation from the latest layers (多网合一) in
+// one transaction and returns its report. Nothing is written on error.
+func (db *DB) Merge(ctx context.Context, p MergeParams) (MergeReport, error) {
+	p.Defaults()
+	if err := p.validate(); err != nil {
+		return MergeReport{}, err
+	}
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		return MergeReport{}, geo.WrapError(geo.EUNAVAILABLE, err, "begin")
+	}
+	defer tx.Rollback(ctx)
+	// One merge at a time: codes are numbered against the same history.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('gridd:merge'))`); err != nil {
+		return MergeReport{}, err
+	}
+	rep := MergeReport{Params: p, Levels: map[string]*LevelReport{}, Codes: map[string]int{}, Lineage: map[string]int{}, Crosswalk: map[string]*DeptSummary{}}
+
+	admin := map[geo.Level]int64{}
+	gridLayers := map[string]int64{}
+	rows, err := tx.Query(ctx, latestLayersSQL)
+	if err != nil {
+		return rep, err
+	}
+	for rows.Next() {
+		var id int64
+		var dept, level string
+		if err := rows.Scan(&id, &dept, &level); err != nil {
+			return rep, err
+		}
+		switch {
+		case dept == "" && level != string(geo.Grid):
+			admin[geo.Level(level)] = id
+		case dept != "" && level == string(geo.Grid):
+			gridLayers[dept] = id
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return rep, err
+	}
+	for _, d := range p.Base {
+		if id, ok := gridLayers[d]; ok {
+			rep.BaseDept, rep.BaseLayer = d, id
+			break
+		}
+	}
+	if rep.BaseDept == "" {
+		return rep, geo.Errorf(geo.EINVALID, "none of the base departments %s has a grid layer: import one with 'gridd import --level grid --dept %s FILE' or choose --base", strings.Join(p.Base, ","), p.Base[0])
+	}
+
+	set := func(name string, v any) error {
+		_, err := tx.Exec(ctx, `SELECT set_config($1, $2, true)`, "gridd."+name, fmt.Sprint(v))
+		return err
+	}
+	// The merge works in the UTM zone of the data, in metres.
+	if err := tx.QueryRow(ctx, `SELECT 32600 + least(60, greatest(1, floor((ST_X(ST_Centroid(ST_Extent(geom))) + 180) / 6) + 1))::int
+		FROM source_features WHERE layer_id = $1`, rep.BaseLayer).Scan(&rep.SRID); err != nil {
+		return rep, fmt.Errorf("choose a metric CRS: %w", err)
+	}
+	// Geometry stays in lon/lat throughout, so that no reprojection can
+	// bend a shared border; lengths and areas are measured in metres in the
+	// UTM zone. The grid size is given in metres and applied in degrees.
+	if _, err := tx.Exec(ctx, measureFunctionsSQL); err != nil {
+		return rep, err
+	}
+	for name, v := range map[string]any{
+		"srid": rep.SRID, "grid_size": p.GridSize / metresPerDegree, "sliver_area": p.SliverArea, "sliver_width": p.SliverWidth,
+		"gap_new_area": p.GapNewArea, "hole_area": p.HoleArea, "match_share": p.MatchShare,
+		"household_bound": p.HouseholdBound, "row_band": p.RowBand,
+	} {
+		if err := set(name, v); err != nil {
+			return rep, err
+		}
+	}
+	paramsJSON, _ := json.Marshal(p)
+	if err := tx.QueryRow(ctx, `INSERT INTO generations (note, params) VALUES ($1, $2) RETURNING id`, p.Note, paramsJSON).Scan(&rep.Generation); err != nil {
+		return rep, err
+	}
+	active := 0
+	if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT id FROM generations WHERE state = 'active'), 0)`).Scan(&active); err != nil {
+		return rep, err
+	}
+	if err := set("gen", rep.Generation); err != nil {
+		return rep, err
+	}
+	if err := set("active", active); err != nil {
+		return rep, err
+	}
+
+	// Temporary tables outlive a committed transaction on a pooled
+	// connection: start and end clean.
+	if _, err := tx.Exec(ctx, dropMergeTablesSQL); err != nil {
+		return rep, err
+	}
+	for name, v := range map[string]any{"base_layer": rep.BaseLayer, "district_layer": admin[geo.District], "street_layer": admin[geo.Street], "community_layer": admin[geo.Community]} {
+		if err := set(name, v); err != nil {
+			return rep, err
+		}
+	}
+	if _, err := tx.Exec(ctx, prepareMergeSQL); err != nil {
+		return rep, fmt.Errorf("prepare sources: %w", err)
+	}
+	// Missing admin levels are derived from the level below by code prefix.
+	for _, d := range []struct {
+		level geo.Level
+		sql   string
+	}{{geo.Community, deriveCommunitiesSQL}, {geo.Street, deriveUpSQL}, {geo.District, deriveUpSQL}} {
+		if admin[d.level] != 0 {
+			continue
+		}
+		tag, err := tx.Exec(ctx, d.sql, string(d.level), d.level.CodeLen(), string(d.level.Child()))
+		if err != nil {
+			return rep, fmt.Errorf("derive %s: %w", d.level, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return rep, geo.Errorf(geo.EINVALID, "no %s layer and nothing to derive it from: import one with 'gridd import --level %s FILE'", d.level, d.level)
+		}
+		rep.Derived = append(rep.Derived, string(d.level))
+	}
+	if _, err := tx.Exec(ctx, checkAdminCodesSQL); err != nil {
+		return rep, fmt.Errorf("check codes: %w", err)
+	}
+
+	for _, level := range geo.Levels {
+		if err := mergeLevel(ctx, tx, level, set); err != nil {
+			return rep, fmt.Errorf("merge %s level: %w", level, err)
+		}
+	}
+	if _, err := tx.Exec(ctx, mergeCodesSQL); err != nil {
+		return rep, fmt.Errorf("assign codes: %w", err)
+	}
+	var uncoded int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM mg_grid WHERE code IS NULL`).Scan(&uncoded); err != nil {
+		return rep, err
+	}
+	if uncoded > 0 {
+		return rep, geo.Errorf(geo.ECONFLICT, "%d grids could not get a code: a community would need more than 999 grids", uncoded)
+	}
+	if _, err := tx.Exec(ctx, mergeLineageSQL); err != nil {
+		return rep, fmt.Errorf("lineage and crosswalk: %w", err)
+	}
+	if _, err := tx.Exec(ctx, storePiecesSQL); err != nil {
+		return rep, fmt.Errorf("store merge pieces: %w", err)
+	}
+	if err := fillReport(ctx, tx, &rep); err != nil {
+		return rep, err
+	}
+	if _, err := tx.Exec(ctx, dropMergeTablesSQL); err != nil {
+		return rep, err
+	}
+	repJSON, _ := json.Marshal(rep)
+	if _, err := tx.Exec(ctx, `UPDATE generations SET report = $2 WHERE id = $1`, rep.Generation, repJSON); err != nil {
+		return rep, err
+	}
+	return rep, tx.Commit(ctx)
+}
+
+// metresPerDegree of latitude, to turn the grid size into degrees.
+const metresPerDegree = 111320.0
+
+// measureFunctionsSQL defines this session's metre measures of lon/lat
+// geometry, in the merge's UTM zone.
+const measureFunctionsSQL = `
+CREATE OR REPLACE FUNCTION pg_temp.m2(g geometry) RETURNS float8 LANGUAGE sql STABLE AS
+    $$ SELECT ST_Area(ST_Transform(g, current_setting('gridd.srid')::int)) $$;
+CREATE OR REPLACE FUNCTION pg_temp.mlen(g geometry) RETURNS float8 LANGUAGE sql STABLE AS
+    $$ SELECT ST_Length(ST_Transform(g, current_setting('gridd.srid')::int)) $$;
+CREATE OR REPLACE FUNCTION pg_temp.mper(g geometry) RETURNS float8 LANGUAGE sql STABLE AS
+    $$ SELECT ST_Perimeter(ST_Transform(g, current_setting('gridd.srid')::int)) $$;`
+
+// prepareMergeSQL loads the sources into temporary tables, snapped to the
+// grid size: mg_admin for the admin levels, mg_base for the grids, from
+// the layers named in the settings gridd.*_layer (0: none).
+const prepareMergeSQL = `
+CREATE TEMP TABLE mg_decision (level text, kind text, code text, other text, parent text, area float8, geom geometry);
+CREATE TEMP TABLE mg_out (level text, code text, name text, parent_code text, households int, population int, geom geometry);
+CREATE TEMP TABLE mg_admin AS
+SELECT l.level, f.id AS feature_id, f.fid, f.code, f.name, f.households, f.population,
+       ST_CollectionExtract(ST_ReducePrecision(ST_MakeValid(f.geom), current_setting('gridd.grid_size')::float8), 3) AS geom
+FROM source_layers l JOIN source_features f ON f.layer_id = l.id
+WHERE l.id IN (current_setting('gridd.district_layer')::bigint, current_setting('gridd.street_layer')::bigint, current_setting('gridd.community_layer')::bigint);
+CREATE TEMP TABLE mg_base AS
+SELECT f.id AS feature_id, f.fid, f.code, f.name, f.parent_code, f.households, f.population,
+       ST_CollectionExtract(ST_ReducePrecision(ST_MakeValid(f.geom), current_setting('gridd.grid_size')::float8), 3) AS geom
+FROM source_features f WHERE f.layer_id = current_setting('gridd.base_layer')::bigint;
+DELETE FROM mg_admin WHERE ST_IsEmpty(geom);
+DELETE FROM mg_base WHERE ST_IsEmpty(geom);`
+
+// dropMergeTablesSQL drops this session's mg_* temporary tables.
+const dropMergeTablesSQL = `
+DO $$
+DECLARE t text;
+BEGIN
+    FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = pg_my_temp_schema()::regnamespace::text AND tablename LIKE 'mg\_%' LOOP
+        EXECUTE format('DROP TABLE %I', t);
+    END LOOP;
+END $$`
+
+// deriveCommunitiesSQL dissolves base grids by the community code they
+// carry. $1 'community', $2 12, $3 unused.
+const deriveCommunitiesSQL = `
+INSERT INTO mg_admin (level, feature_id, fid, code, name, households, population, geom)
+SELECT $1::text, NULL, NULL, parent_code, '', sum(households), sum(population),
+       ST_UnaryUnion(ST_Collect(geom), current_setting('gridd.grid_size')::float8)
+FROM mg_base WHERE parent_code ~ ('^[0-9]{' || $2::int || '}$') AND $3::text <> ''
+GROUP BY parent_code`
+
+// deriveUpSQL dissolves the level below by code prefix. $1 level, $2 its
+// code length, $3 the level below.
+const deriveUpSQL = `
+INSERT INTO mg_admin (level, feature_id, fid, code, name, households, population, geom)
+SELECT $1::text, NULL, NULL, left(code, $2::int), '', sum(households), sum(population),
+       ST_UnaryUnion(ST_Collect(geom), current_setting('gridd.grid_size')::float8)
+FROM mg_admin WHERE level = $3::text AND length(code) > $2::int
+GROUP BY left(code, $2::int)`
+
+// checkAdminCodesSQL reports and removes admin areas without a well-formed
+// code (they are never given an invented one), and unites repeated codes.
+const checkAdminCodesSQL = `
+WITH bad AS (
+    DELETE FROM mg_admin
+    WHERE code !~ ('^[0-9]{' || CASE level WHEN 'district' THEN 6 WHEN 'street' THEN 9 ELSE 12 END || '}$')
+       OR (level = 'district' AND right(code, 2) = '00')
+       OR (level <> 'district' AND right(code, 3) = '000')
+    RETURNING level, code, name, fid, geom
+)
+INSERT INTO mg_decision (level, kind, code, other, parent, area, geom)
+SELECT level, 'bad_code', code, name || ' (feature ' || coalesce(fid::text, '?') || ')', '', pg_temp.m2(geom), geom FROM bad;
+
+CREATE TEMP TABLE mg_admin_u AS
+SELECT level, code, min(name) AS name, sum(households)::int AS households, sum(population)::int AS population,
+       ST_UnaryUnion(ST_Collect(geom), current_setting('gridd.grid_size')::float8) AS geom,
+       count(*) AS n
+FROM mg_admin GROUP BY level, code;
+INSERT INTO mg_decision (level, kind, code, other, parent, area, geom)
+SELECT level, 'duplicate_code', code, n || ' features united', '', pg_temp.m2(geom), geom FROM mg_admin_u WHERE n > 1;`
+
+// mergeLevel prepares mg_src and mg_parent for one level, runs the level
+// cleaning and appends its children to mg_out.
+func mergeLevel(ctx context.Context, tx pgx.Tx, level geo.Level, set func(string, any) error) error {
+	byLocation := "0"
+	if level == geo.Grid {
+		byLocation = "1"
+	}
+	if err := set("by_location", byLocation); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS mg_src, mg_parent;
+		CREATE TEMP TABLE mg_src (sid int, code text, name text, parent_code text, households int, population int,
+		                          src_area float8, geom geometry, is_new boolean NOT NULL DEFAULT false);
+		CREATE TEMP TABLE mg_parent (code text, geom geometry);`); err != nil {
+		return err
+	}
+	if level == geo.Grid {
+		if _, err := tx.Exec(ctx, `INSERT INTO mg_src (sid, code, name, parent_code, households, population, src_area, geom)
+			SELECT fid, code, name, parent_code, households, population, pg_temp.m2(geom), geom FROM mg_base`); err != nil {
+			return err
+		}
+	} else {
+		if _, err := tx.Exec(ctx, `INSERT INTO mg_src (sid, code, name, parent_code, households, population, src_area, geom)
+			SELECT row_number() OVER (ORDER BY code), code, name, CASE WHEN $1 = 'district' THEN '' ELSE left(code, length(code) - 3) END,
+			       households, population, pg_temp.m2(geom), geom
+			FROM mg_admin_u WHERE level = $1`, string(level)); err != nil {
+			return err
+		}
+	}
+	if level == geo.District {
+		// The top level's parent is the union of the districts, with small
+		// enclosed holes (slivers between separately drawn districts) filled.
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO mg_parent (code, geom)
+			SELECT '', ST_UnaryUnion(ST_Collect(
+			    ST_MakePolygon(ST_ExteriorRing(p), ARRAY(
+			        SELECT ST_InteriorRingN(p, i) FROM generate_series(1, ST_NumInteriorRings(p)) i
+			        WHERE pg_temp.m2(ST_MakePolygon(ST_InteriorRingN(p, i))) >= current_setting('gridd.hole_area')::float8))),
+			    current_setting('gridd.grid_size')::float8)
+			FROM (SELECT (ST_Dump(ST_UnaryUnion(ST_Collect(geom), current_setting('gridd.grid_size')::float8))).geom AS p FROM mg_src) x`); err != nil {
+			return err
+		}
+	} else {
+		if _, err := tx.Exec(ctx, `INSERT INTO mg_parent SELECT code, geom FROM mg_out WHERE level = $1`, string(level.Parent())); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec(ctx, `CREATE INDEX ON mg_src USING gist (geom); CREATE INDEX ON mg_parent USING gist (geom); ANALYZE mg_src; ANALYZE mg_parent;`); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, mergeLevelSQL); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE mg_decision SET level = $1 WHERE level IS NULL`, string(level)); err != nil {
+		return err
+	}
+	if level == geo.Grid {
+		return nil // codes are assigned by mergeCodesSQL
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO mg_out (level, code, name, parent_code, households, population, geom)
+		SELECT $1, s.code, s.name, c.parent, s.households, s.population, c.geom
+		FROM mg_child c JOIN mg_src s ON s.sid = c.sid`, string(level))
+	return err
+}
+
+// storePiecesSQL keeps the merge's decisions with their geometry for
+// review on the map.
+const storePiecesSQL = `
+INSERT INTO merge_pieces (generation, level, kind, code, other, parent, area_m2, geom)
+SELECT current_setting('gridd.gen')::int, level, kind, coalesce(code, ''), coalesce(other, ''), coalesce(parent, ''), coalesce(area, 0),
+       ST_Multi(ST_CollectionExtract(ST_MakeValid(geom), 3))
+FROM mg_decision WHERE geom IS NOT NULL AND NOT ST_IsEmpty(geom);
+
+INSERT INTO merge_pieces (generation, level, kind, code, other, parent, area_m2, geom)
+SELECT current_setting('gridd.gen')::int, 'grid', 'split', g.code, g.src_code, g.community, g.area,
+       ST_Multi(ST_CollectionExtract(ST_MakeValid(g.geom), 3))
+FROM mg_grid g WHERE g.pieces > 1 AND g.code IS NOT NULL;`
+
+func fillReport(ctx context.Context, tx pgx.Tx, rep *MergeReport) error {
+	for _, l := range geo.Levels {
+		rep.Levels[string(l)] = &LevelReport{}
+	}
+	rows, err := tx.Query(ctx, `SELECT level, count(*) FROM areas WHERE generation = $1 GROUP BY level`, rep.Generation)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var level string
+		var n int
+		if err := rows.Scan(&level, &n); err != nil {
+			return err
+		}
+		rep.Levels[level].Areas = n
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = tx.Query(ctx, `SELECT level, kind, count(*), coalesce(sum(area_m2), 0) FROM merge_pieces WHERE generation = $1 GROUP BY level, kind`, rep.Generation)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var level, kind string
+		var n int
+		var a float64
+		if err := rows.Scan(&level, &kind, &n, &a); err != nil {
+			return err
+		}
+		lr := rep.Levels[level]
+		if lr == nil {
+			continue
+		}
+		switch kind {
+		case "overlap":
+			lr.Overlaps, lr.OverlapM2 = n, a
+		case "gap":
+			lr.Gaps, lr.GapM2 = n, a
+		case "sliver":
+			lr.Slivers, lr.SliverM2 = n, a
+		case "uncovered":
+			lr.Uncovered, lr.UncoveredM2 = n, a
+		case "new_grid":
+			lr.NewGrids = n
+		case "bad_code":
+			lr.BadCodes = n
+		case "split":
+			lr.SplitSources = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = tx.Query(ctx, `SELECT how, count(*) FROM mg_grid WHERE code IS NOT NULL GROUP BY how`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var how string
+		var n int
+		if err := rows.Scan(&how, &n); err != nil {
+			return err
+		}
+		rep.Codes[how] = n
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = tx.Query(ctx, `SELECT relation, count(*) FROM lineage WHERE generation = $1 GROUP BY relation`, rep.Generation)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var rel string
+		var n int
+		if err := rows.Scan(&rel, &n); err != nil {
+			return err
+		}
+		rep.Lineage[rel] = n
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = tx.Query(ctx, deptSummarySQL, rep.Generation)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var dept string
+		var s DeptSummary
+		if err := rows.Scan(&dept, &s.Grids, &s.OneToOne, &s.Within, &s.Split, &s.OutsideM2); err != nil {
+			return err
+		}
+		rep.Crosswalk[dept] = &s
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = tx.Query(ctx, `
+		SELECT kind, level, code, other, parent, area_m2, '' FROM merge_pieces WHERE generation = $1 AND kind IN ('bad_code', 'duplicate_code', 'uncovered', 'new_grid')
+		UNION ALL
+		SELECT 'households', 'grid', code, '', parent_code, area_m2, review FROM areas WHERE generation = $1 AND review LIKE 'households%'
+		UNION ALL
+		SELECT kind, level, code, other, parent, area_m2, '' FROM (
+		    SELECT * FROM merge_pieces WHERE generation = $1 AND kind IN ('overlap', 'gap', 'sliver') ORDER BY area_m2 DESC LIMIT 50) big
+		ORDER BY 1, 6 DESC`, rep.Generation)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var it ReviewItem
+		if err := rows.Scan(&it.Kind, &it.Level, &it.Code, &it.Other, &it.Parent, &it.AreaM2, &it.Note); err != nil {
+			return err
+		}
+		rep.Review = append(rep.Review, it)
+	}
+	return rows.Err()
+}
+
+// deptSummarySQL summarises the crosswalk per department.
+const deptSummarySQL = `
+WITH per AS (
+    SELECT dept_code, feature_id,
+           max(source_share) FILTER (WHERE grid_code <> '') AS best,
+           max(grid_share) FILTER (WHERE grid_code <> '') AS best_grid,
+           count(*) FILTER (WHERE grid_code <> '' AND source_share >= 0.1) AS big_parts,
+           coalesce(sum(area_m2) FILTER (WHERE grid_code = ''), 0) AS outside
+    FROM crosswalk WHERE generation = $1 GROUP BY dept_code, feature_id
+)
+SELECT dept_code, count(*)::int,
+       count(*) FILTER (WHERE best >= 0.9 AND best_grid >= 0.9)::int,
+       count(*) FILTER (WHERE best >= 0.9)::int,
+       count(*) FILTER (WHERE big_parts > 1)::int,
+       sum(outside)
+FROM per GROUP BY dept_code ORDER BY dept_code`
+
+// MergeReportOf returns the stored report of a generation.
+func (db *DB) MergeReportOf(ctx context.Context, gen int) (MergeReport, error) {
+	var raw []byte
+	err := db.Pool.QueryRow(ctx, `SELECT report FROM generations WHERE id = $1`, gen).Scan(&raw)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return MergeReport{}, geo.Errorf(geo.ENOTFOUND, "no generation %d", gen)
+	}
+	if err != nil {
+		return MergeReport{}, geo.WrapError(geo.EUNAVAILABLE, err, "report of generation %d", gen)
+	}
+	var rep MergeReport
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		return MergeReport{}, fmt.Errorf("report of generation %d: %w", gen, err)
+	}
+	return rep, nil
+}
+
