@@ -26,12 +26,47 @@ type geojsonReader struct {
 	done bool
 	// first holds the first feature of an ND file, read while sniffing.
 	first json.RawMessage
+	maxV  int
+	guard *jsonGuard
 }
 
-func newGeoJSONReader(f *os.File, path string) (Reader, error) {
-	r := &geojsonReader{f: f, path: path, info: Info{Format: "geojson", Encoding: "UTF-8"}}
+// jsonGuard stops the JSON decoder from buffering one value beyond the
+// limit: json.Decoder reads a whole feature into memory before decoding
+// it, so a feature with millions of vertices would be read whole before
+// its vertices could be counted.
+type jsonGuard struct {
+	r     io.Reader
+	dec   *json.Decoder
+	read  int64
+	limit int64
+	hit   bool
+}
+
+var errFeatureTooLarge = errors.New("feature too large")
+
+func (g *jsonGuard) Read(p []byte) (int, error) {
+	if g.hit {
+		return 0, errFeatureTooLarge
+	}
+	// json.Decoder asks for as much as its buffer can take, which doubles;
+	// reading at most 1 MB at a time keeps the overshoot small.
+	n, err := g.r.Read(p[:min(len(p), 1<<20)])
+	g.read += int64(n)
+	if g.dec != nil && g.read-g.dec.InputOffset() > g.limit {
+		g.hit = true
+		return n, errFeatureTooLarge
+	}
+	return n, err
+}
+
+func newGeoJSONReader(f *os.File, path string, opts Options) (Reader, error) {
+	r := &geojsonReader{f: f, path: path, info: Info{Format: "geojson", Encoding: "UTF-8"}, maxV: opts.maxVertices()}
 	br := bufio.NewReaderSize(f, 1<<20)
-	r.dec = json.NewDecoder(br)
+	// About 30 bytes make a vertex in GeoJSON; 64 leaves room for
+	// properties and pretty-printing.
+	r.guard = &jsonGuard{r: br, limit: max(int64(16<<20), 64*int64(r.maxV))}
+	r.dec = json.NewDecoder(r.guard)
+	r.guard.dec = r.dec
 	if err := r.start(br); err != nil {
 		f.Close()
 		return nil, err
@@ -43,6 +78,9 @@ func (r *geojsonReader) Info() Info   { return r.info }
 func (r *geojsonReader) Close() error { return r.f.Close() }
 
 func (r *geojsonReader) fail(format string, args ...any) error {
+	if r.guard.hit {
+		return geo.Errorf(geo.ETOOLARGE, "%s: feature %d is larger than %s, more than a feature within the vertex limit can be: simplify or split it", r.path, r.n+1, byteSize(r.guard.limit))
+	}
 	return geo.Errorf(geo.EINVALID, "%s: %s", r.path, fmt.Sprintf(format, args...))
 }
 
@@ -170,6 +208,9 @@ func (r *geojsonReader) Next() (geo.Feature, error) {
 	}
 	if gf.Geometry == nil {
 		return geo.Feature{}, r.fail("feature %d has no geometry", r.n)
+	}
+	if msg := checkGeometry(gf.Geometry, r.maxV); msg != "" {
+		return geo.Feature{}, r.fail("feature %d %s", r.n, msg)
 	}
 	props := map[string]any(gf.Properties)
 	if props == nil {

@@ -11,6 +11,16 @@ import (
 	"github.com/gridd/gridd/geo"
 )
 
+// Defaults of the limits in Options. They are far above any real boundary
+// layer (a city's finest grid layer has some ten thousand features of a few
+// hundred vertices each) and far below what would exhaust the memory of the
+// server, so a hostile or broken file is refused with a message instead.
+const (
+	DefaultMaxVertices       = 1_000_000
+	DefaultMaxFeatures       = 1_000_000
+	DefaultMaxFileSize int64 = 2 << 30 // 2 GiB
+)
+
 // Options steer reading and attribute mapping. Empty fields are guessed.
 type Options struct {
 	CodeField       string
@@ -19,15 +29,62 @@ type Options struct {
 	HouseholdsField string
 	PopulationField string
 	// SRS overrides the coordinate system found in the file, e.g. "EPSG:4490".
+	// When it is set, a .prj or spatial_ref_sys entry that cannot be mapped
+	// to an EPSG code is no longer an error.
 	SRS string
+	// Encoding is the text encoding of the attributes of a shapefile (.dbf)
+	// or CSV file: "utf-8", "gbk", "gb18030", "big5", "latin1", a Windows
+	// code page such as "936", … Empty means: the .cpg file, else the DBF
+	// language driver, else detected (UTF-8, else GB18030).
+	Encoding string
+	// Table picks one layer of a file that holds several: a table of a
+	// GeoPackage, or a shapefile (by name, without .shp) in a zip or folder.
+	Table string
+	// WKTField names the CSV column holding WKT geometry; LonField and
+	// LatField the columns holding point coordinates. Empty means guessed
+	// from common names (wkt, geometry, …; lon, 经度, …; lat, 纬度, …).
+	WKTField, LonField, LatField string
+	// MaxVertices refuses a feature with more vertices than this (0 means
+	// DefaultMaxVertices), before its coordinates are read into memory.
+	MaxVertices int
+	// MaxFeatures refuses a file with more features than this (0 means
+	// DefaultMaxFeatures).
+	MaxFeatures int
+	// MaxFileSize refuses a file larger than this many bytes, and a zip or
+	// KMZ whose entries read would expand to more (0 means
+	// DefaultMaxFileSize).
+	MaxFileSize int64
+}
+
+// maxVertices, maxFeatures and maxFileSize are the limits in force.
+func (o Options) maxVertices() int {
+	if o.MaxVertices > 0 {
+		return o.MaxVertices
+	}
+	return DefaultMaxVertices
+}
+
+func (o Options) maxFeatures() int {
+	if o.MaxFeatures > 0 {
+		return o.MaxFeatures
+	}
+	return DefaultMaxFeatures
+}
+
+func (o Options) maxFileSize() int64 {
+	if o.MaxFileSize > 0 {
+		return o.MaxFileSize
+	}
+	return DefaultMaxFileSize
 }
 
 // Info describes what was found in a source file.
 type Info struct {
-	Format   string   // "geojson", …
-	SRS      string   // coordinate system found in the file, "" if none
-	Encoding string   // text encoding of attributes
+	Format   string   // "geojson", "shapefile", "gpkg", "kml", "kmz" or "csv"
+	SRS      string   // coordinate system found in the file, "EPSG:nnnn", "" if none
+	Encoding string   // text encoding of attributes: "UTF-8", "GBK", "GB18030", …
 	Fields   []string // attribute names in file order
+	Layer    string   // the layer read from a file that can hold several (shapefile, GeoPackage table); "" otherwise
 }
 
 // Reader yields the features of one file. Next returns io.EOF after the
@@ -38,19 +95,97 @@ type Reader interface {
 	Close() error
 }
 
-// Open picks the reader for path by its extension.
+// supportedFiles is the list shown when a file type is not recognised.
+const supportedFiles = ".geojson/.json/.geojsonl/.ndjson, .shp (or a folder holding one), .zip (zipped shapefile), .gpkg, .kml, .kmz or .csv"
+
+// Open picks the reader for path by its extension; a directory is read as
+// a folder holding a shapefile. Every reader streams: memory stays bounded
+// by the largest feature, which Options.MaxVertices bounds in turn.
 func Open(path string, opts Options) (Reader, error) {
-	f, err := os.Open(path)
+	st, err := os.Stat(path)
 	if err != nil {
 		return nil, geo.WrapError(geo.EINVALID, err, "cannot open %s", path)
 	}
-	switch ext := strings.ToLower(filepath.Ext(path)); ext {
-	case ".geojson", ".json", ".geojsonl", ".ndjson", ".geojsons":
-		return newGeoJSONReader(f, path)
+	var r Reader
+	ext := strings.ToLower(filepath.Ext(path))
+	switch {
+	case st.IsDir():
+		r, err = openShapefileDir(path, opts)
+	case st.Size() > opts.maxFileSize():
+		return nil, geo.Errorf(geo.ETOOLARGE, "%s is %s, more than the limit of %s: split the layer into smaller files", path, byteSize(st.Size()), byteSize(opts.maxFileSize()))
 	default:
-		f.Close()
-		return nil, geo.Errorf(geo.EINVALID, "%s: unsupported file type %q: give a .geojson file", path, ext)
+		switch ext {
+		case ".geojson", ".json", ".geojsonl", ".ndjson", ".geojsons":
+			var f *os.File
+			if f, err = os.Open(path); err != nil {
+				return nil, geo.WrapError(geo.EINVALID, err, "cannot open %s", path)
+			}
+			r, err = newGeoJSONReader(f, path, opts)
+		case ".shp":
+			r, err = openShapefile(path, opts)
+		case ".zip":
+			r, err = openShapefileZip(path, opts)
+		case ".gpkg":
+			r, err = openGeoPackage(path, opts)
+		case ".kml":
+			r, err = openKML(path, opts)
+		case ".kmz":
+			r, err = openKMZ(path, opts)
+		case ".csv":
+			r, err = openCSV(path, opts)
+		case ".dbf", ".shx", ".prj", ".cpg", ".sbn", ".sbx", ".qix":
+			return nil, geo.Errorf(geo.EINVALID, "%s is one part of a shapefile: give the .shp file beside it (or the folder, or a zip of all the parts)", path)
+		default:
+			return nil, geo.Errorf(geo.EINVALID, "%s: unsupported file type %q: give a %s file", path, ext, supportedFiles)
+		}
 	}
+	if err != nil {
+		return nil, err
+	}
+	return &countingReader{Reader: r, max: opts.maxFeatures(), path: path}, nil
+}
+
+// countingReader enforces Options.MaxFeatures for every format in one place.
+type countingReader struct {
+	Reader
+	n, max int
+	path   string
+}
+
+func (c *countingReader) Next() (geo.Feature, error) {
+	f, err := c.Reader.Next()
+	if err != nil {
+		return f, err
+	}
+	c.n++
+	if c.n > c.max {
+		return geo.Feature{}, geo.Errorf(geo.ETOOLARGE, "%s has more than %d features, the limit: split the layer into smaller files", c.path, c.max)
+	}
+	return f, nil
+}
+
+// printable replaces control characters (newlines above all) in text
+// taken from a file, so that an error message quoting it stays one line.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == 0x2028 || r == 0x2029 {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// byteSize renders a size for messages: "512 B", "3.2 MB", "2.0 GB".
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }
 
 // Mapping says which attribute holds each field gridd knows.
