@@ -21,138 +21,6 @@ var (
 	mergeLineageSQL string
 )
 
-// MergeParams steer a merge. Zero values take the defaults.
-type MergeParams struct {
-	// Base lists departments in priority order; the first with a grid
-	// layer provides the grid shapes. Default: zongzhi.
-	Base []string `json:"base"`
-	// Strategy is "base" (grid shapes from the base department).
-	Strategy string `json:"strategy"`
-	// GridSize snaps all coordinates (metres) so shared borders are shared
-	// exactly. Default 0.01.
-	GridSize float64 `json:"grid_size_m"`
-	// A detached piece of an area, or a piece of a grid left across a
-	// community border, is a sliver and absorbed by its neighbour when it is
-	// smaller than SliverArea (m², default 1000) or thinner than
-	// SliverWidth (mean width 2·area/perimeter in m, default 20).
-	SliverArea  float64 `json:"sliver_area_m2"`
-	SliverWidth float64 `json:"sliver_width_m"`
-	// A gap in a community that no base grid covers becomes a new grid,
-	// flagged for review, from GapNewArea m² (default 50,000); smaller gaps
-	// go to neighbours.
-	GapNewArea float64 `json:"gap_new_area_m2"`
-	// Enclosed holes in the union of the top level smaller than HoleArea m²
-	// (default 1 km²) are slivers between separately drawn districts and
-	// are filled.
-	HoleArea float64 `json:"hole_area_m2"`
-	// MatchShare: a grid keeps an active grid's code when they overlap by at
-	// least this share of both (default 0.5).
-	MatchShare float64 `json:"match_share"`
-	// HouseholdBound flags grids with more households (default 500).
-	HouseholdBound int `json:"household_bound"`
-	// RowBand is the height (m) of the rows in which new grids are numbered
-	// north to south, west to east (default 200).
-	RowBand float64 `json:"row_band_m"`
-	Note    string  `json:"note,omitempty"`
-}
-
-// Defaults fills in zero values.
-func (p *MergeParams) Defaults() {
-	if len(p.Base) == 0 {
-		p.Base = []string{"zongzhi"}
-	}
-	if p.Strategy == "" {
-		p.Strategy = "base"
-	}
-	def := func(v *float64, d float64) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	def(&p.GridSize, 0.01)
-	def(&p.SliverArea, 1000)
-	def(&p.SliverWidth, 20)
-	def(&p.GapNewArea, 50000)
-	def(&p.HoleArea, 1e6)
-	def(&p.MatchShare, 0.5)
-	def(&p.RowBand, 200)
-	if p.HouseholdBound == 0 {
-		p.HouseholdBound = 500
-	}
-}
-
-func (p MergeParams) validate() error {
-	if p.Strategy != "base" {
-		return geo.Errorf(geo.EINVALID, "unknown merge strategy %q: use base", p.Strategy)
-	}
-	for _, v := range []struct {
-		name string
-		v    float64
-	}{{"grid size", p.GridSize}, {"sliver area", p.SliverArea}, {"sliver width", p.SliverWidth}, {"gap area", p.GapNewArea}, {"hole area", p.HoleArea}, {"row band", p.RowBand}} {
-		if !(v.v > 0) || v.v > 1e12 {
-			return geo.Errorf(geo.EINVALID, "%s %g must be a positive number", v.name, v.v)
-		}
-	}
-	if p.GridSize > 1 {
-		return geo.Errorf(geo.EINVALID, "grid size %g m is too coarse: use 1 m or less (default 0.01)", p.GridSize)
-	}
-	if !(p.MatchShare > 0 && p.MatchShare <= 1) {
-		return geo.Errorf(geo.EINVALID, "match share %g must be in (0, 1]", p.MatchShare)
-	}
-	return nil
-}
-
-// MergeReport is what a person checks before activating a draft.
-type MergeReport struct {
-	Generation int                     `json:"generation"`
-	Params     MergeParams             `json:"params"`
-	BaseDept   string                  `json:"base_dept"`
-	BaseLayer  int64                   `json:"base_layer"`
-	SRID       int                     `json:"srid"`
-	Derived    []string                `json:"derived_levels,omitempty"`
-	Levels     map[string]*LevelReport `json:"levels"`
-	Codes      map[string]int          `json:"grid_codes"` // kept, source, new
-	Lineage    map[string]int          `json:"lineage"`
-	Crosswalk  map[string]*DeptSummary `json:"crosswalk"`
-	Review     []ReviewItem            `json:"review"`
-}
-
-// LevelReport counts the decisions at one level.
-type LevelReport struct {
-	Areas        int     `json:"areas"`
-	Overlaps     int     `json:"overlaps"`
-	OverlapM2    float64 `json:"overlap_m2"`
-	Gaps         int     `json:"gaps_filled"`
-	GapM2        float64 `json:"gap_m2"`
-	Slivers      int     `json:"slivers_absorbed"`
-	SliverM2     float64 `json:"sliver_m2"`
-	Uncovered    int     `json:"uncovered"`
-	UncoveredM2  float64 `json:"uncovered_m2"`
-	NewGrids     int     `json:"new_grids,omitempty"`
-	BadCodes     int     `json:"bad_codes,omitempty"`
-	SplitSources int     `json:"split_at_border,omitempty"`
-}
-
-// DeptSummary tells a department how its grids map onto the unified ones.
-type DeptSummary struct {
-	Grids     int     `json:"grids"`
-	OneToOne  int     `json:"one_to_one"` // ≥ 90 % in one unified grid that is ≥ 90 % of it
-	Within    int     `json:"within_one"` // ≥ 90 % in one unified grid
-	Split     int     `json:"split"`      // spread over several unified grids
-	OutsideM2 float64 `json:"outside_m2"` // area outside the unified coverage
-}
-
-// ReviewItem is one decision a person may want to check.
-type ReviewItem struct {
-	Kind   string  `json:"kind"`
-	Level  string  `json:"level"`
-	Code   string  `json:"code,omitempty"`
-	Other  string  `json:"other,omitempty"`
-	Parent string  `json:"parent,omitempty"`
-	AreaM2 float64 `json:"area_m2"`
-	Note   string  `json:"note,omitempty"`
-}
-
 // latestLayersSQL finds the layers a merge reads: the newest version of
 // each admin level and of each department's grid layer.
 const latestLayersSQL = `
@@ -161,21 +29,21 @@ FROM source_layers ORDER BY coalesce(dept_code, ''), level, version DESC`
 
 // Merge builds a new draft generation from the latest layers (多网合一) in
 // one transaction and returns its report. Nothing is written on error.
-func (db *DB) Merge(ctx context.Context, p MergeParams) (MergeReport, error) {
+func (db *DB) Merge(ctx context.Context, p geo.MergeParams) (geo.MergeReport, error) {
 	p.Defaults()
-	if err := p.validate(); err != nil {
-		return MergeReport{}, err
+	if err := p.Validate(); err != nil {
+		return geo.MergeReport{}, err
 	}
 	tx, err := db.Pool.Begin(ctx)
 	if err != nil {
-		return MergeReport{}, geo.WrapError(geo.EUNAVAILABLE, err, "begin")
+		return geo.MergeReport{}, geo.WrapError(geo.EUNAVAILABLE, err, "begin")
 	}
 	defer tx.Rollback(ctx)
 	// One merge at a time: codes are numbered against the same history.
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('gridd:merge'))`); err != nil {
-		return MergeReport{}, err
+		return geo.MergeReport{}, err
 	}
-	rep := MergeReport{Params: p, Levels: map[string]*LevelReport{}, Codes: map[string]int{}, Lineage: map[string]int{}, Crosswalk: map[string]*DeptSummary{}}
+	rep := geo.MergeReport{Params: p, Levels: map[string]*geo.LevelReport{}, Codes: map[string]int{}, Lineage: map[string]int{}, Crosswalk: map[string]*geo.DeptSummary{}}
 
 	admin := map[geo.Level]int64{}
 	gridLayers := map[string]int64{}
@@ -474,9 +342,9 @@ SELECT current_setting('gridd.gen')::int, 'grid', 'split', g.code, g.src_code, g
        ST_Multi(ST_CollectionExtract(ST_MakeValid(g.geom), 3))
 FROM mg_grid g WHERE g.pieces > 1 AND g.code IS NOT NULL;`
 
-func fillReport(ctx context.Context, tx pgx.Tx, rep *MergeReport) error {
+func fillReport(ctx context.Context, tx pgx.Tx, rep *geo.MergeReport) error {
 	for _, l := range geo.Levels {
-		rep.Levels[string(l)] = &LevelReport{}
+		rep.Levels[string(l)] = &geo.LevelReport{}
 	}
 	rows, err := tx.Query(ctx, `SELECT level, count(*) FROM areas WHERE generation = $1 GROUP BY level`, rep.Generation)
 	if err != nil {
@@ -564,7 +432,7 @@ func fillReport(ctx context.Context, tx pgx.Tx, rep *MergeReport) error {
 	}
 	for rows.Next() {
 		var dept string
-		var s DeptSummary
+		var s geo.DeptSummary
 		if err := rows.Scan(&dept, &s.Grids, &s.OneToOne, &s.Within, &s.Split, &s.OutsideM2); err != nil {
 			return err
 		}
@@ -585,7 +453,7 @@ func fillReport(ctx context.Context, tx pgx.Tx, rep *MergeReport) error {
 		return err
 	}
 	for rows.Next() {
-		var it ReviewItem
+		var it geo.ReviewItem
 		if err := rows.Scan(&it.Kind, &it.Level, &it.Code, &it.Other, &it.Parent, &it.AreaM2, &it.Note); err != nil {
 			return err
 		}
@@ -612,19 +480,18 @@ SELECT dept_code, count(*)::int,
 FROM per GROUP BY dept_code ORDER BY dept_code`
 
 // MergeReportOf returns the stored report of a generation.
-func (db *DB) MergeReportOf(ctx context.Context, gen int) (MergeReport, error) {
+func (db *DB) MergeReportOf(ctx context.Context, gen int) (geo.MergeReport, error) {
 	var raw []byte
 	err := db.Pool.QueryRow(ctx, `SELECT report FROM generations WHERE id = $1`, gen).Scan(&raw)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return MergeReport{}, geo.Errorf(geo.ENOTFOUND, "no generation %d", gen)
+		return geo.MergeReport{}, geo.Errorf(geo.ENOTFOUND, "no generation %d", gen)
 	}
 	if err != nil {
-		return MergeReport{}, geo.WrapError(geo.EUNAVAILABLE, err, "report of generation %d", gen)
+		return geo.MergeReport{}, geo.WrapError(geo.EUNAVAILABLE, err, "report of generation %d", gen)
 	}
-	var rep MergeReport
+	var rep geo.MergeReport
 	if err := json.Unmarshal(raw, &rep); err != nil {
-		return MergeReport{}, fmt.Errorf("report of generation %d: %w", gen, err)
+		return geo.MergeReport{}, fmt.Errorf("report of generation %d: %w", gen, err)
 	}
 	return rep, nil
 }
-

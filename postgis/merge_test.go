@@ -25,7 +25,7 @@ func loadCity(t *testing.T, db *postgis.DB, district string, seed int) {
 	}
 }
 
-func merge(t *testing.T, db *postgis.DB, p postgis.MergeParams) postgis.MergeReport {
+func merge(t *testing.T, db *postgis.DB, p geo.MergeParams) geo.MergeReport {
 	t.Helper()
 	rep, err := db.Merge(context.Background(), p)
 	if err != nil {
@@ -38,7 +38,7 @@ func merge(t *testing.T, db *postgis.DB, p postgis.MergeParams) postgis.MergeRep
 func checkCoverage(t *testing.T, db *postgis.DB, gen int) {
 	t.Helper()
 	ctx := context.Background()
-	vs, err := db.Check(ctx, gen, postgis.CheckParams{})
+	vs, err := db.Check(ctx, gen, geo.CheckParams{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestMergeProperties(t *testing.T) {
 		t.Run(fmt.Sprintf("%s-seed%d", city.district, city.seed), func(t *testing.T) {
 			db := pgtest.NewDB(t)
 			loadCity(t, db, city.district, city.seed)
-			rep := merge(t, db, postgis.MergeParams{})
+			rep := merge(t, db, geo.MergeParams{})
 			checkCoverage(t, db, rep.Generation)
 			grids := rep.Levels["grid"].Areas
 			t.Logf("grids %+v codes %v", *rep.Levels["grid"], rep.Codes)
@@ -136,14 +136,14 @@ func TestMergeStableCodes(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
 	loadCity(t, db, demo.DefaultDistrict, 7)
-	first := merge(t, db, postgis.MergeParams{})
+	first := merge(t, db, geo.MergeParams{})
 	if err := db.Activate(ctx, first.Generation); err != nil {
 		t.Fatal(err)
 	}
 	codes1 := codesOf(t, db, first.Generation)
 
 	// Identical input: identical codes and shapes, every grid kept.
-	again := merge(t, db, postgis.MergeParams{})
+	again := merge(t, db, geo.MergeParams{})
 	codes2 := codesOf(t, db, again.Generation)
 	if len(codes2) != len(codes1) {
 		t.Fatalf("re-merge made %d grids, first %d", len(codes2), len(codes1))
@@ -160,7 +160,7 @@ func TestMergeStableCodes(t *testing.T) {
 
 	// The base department moves its borders by up to 10 m: ≥ 95 % of codes stay.
 	shiftLayer(t, db, "zongzhi", 10)
-	moved := merge(t, db, postgis.MergeParams{})
+	moved := merge(t, db, geo.MergeParams{})
 	checkCoverage(t, db, moved.Generation)
 	codes3 := codesOf(t, db, moved.Generation)
 	kept := 0
@@ -182,7 +182,7 @@ func TestRetiredCodesNotReused(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
 	loadCity(t, db, "330205", 3)
-	first := merge(t, db, postgis.MergeParams{})
+	first := merge(t, db, geo.MergeParams{})
 	if err := db.Activate(ctx, first.Generation); err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestRetiredCodesNotReused(t *testing.T) {
 			WHERE $1 OR f.code <> $2`, keepVictim, victim); err != nil {
 			t.Fatal(err)
 		}
-		rep := merge(t, db, postgis.MergeParams{})
+		rep := merge(t, db, geo.MergeParams{})
 		checkCoverage(t, db, rep.Generation)
 		codes := codesOf(t, db, rep.Generation)
 		if _, ok := codes[victim]; ok {
@@ -224,13 +224,13 @@ func TestMergeRefusesBadInput(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
 	for _, tt := range []struct {
-		p    postgis.MergeParams
+		p    geo.MergeParams
 		want string
 	}{
-		{postgis.MergeParams{}, "grid layer"},
-		{postgis.MergeParams{Strategy: "magic"}, "strategy"},
-		{postgis.MergeParams{GridSize: 5}, "too coarse"},
-		{postgis.MergeParams{MatchShare: 2}, "match share"},
+		{geo.MergeParams{}, "grid layer"},
+		{geo.MergeParams{Strategy: "magic"}, "strategy"},
+		{geo.MergeParams{GridSize: 5}, "too coarse"},
+		{geo.MergeParams{MatchShare: 2}, "match share"},
 	} {
 		_, err := db.Merge(ctx, tt.p)
 		if geo.ErrorCode(err) != geo.EINVALID {

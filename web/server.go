@@ -37,10 +37,11 @@ type Config struct {
 
 // Deps are the services the HTTP layer calls.
 type Deps struct {
-	Locator geo.Locator
-	Tiles   TileSource
-	Health  Pinger
-	Logger  *slog.Logger
+	Locator     geo.Locator
+	Tiles       TileSource
+	Generations GenerationStore
+	Health      Pinger
+	Logger      *slog.Logger
 }
 
 // Server serves the API, tiles and console.
@@ -68,6 +69,13 @@ func (s *Server) routes() {
 	r.HandleFunc("/healthz", s.handleHealth).Methods(http.MethodGet, http.MethodHead)
 	api := r.PathPrefix("/api/v1").Subrouter()
 	api.HandleFunc("/locate", s.handleLocate).Methods(http.MethodGet)
+	api.HandleFunc("/generations", s.handleGenerations).Methods(http.MethodGet)
+	api.HandleFunc("/merges", s.handleMerge).Methods(http.MethodPost)
+	api.HandleFunc("/generations/{gen}/report", s.handleReport).Methods(http.MethodGet)
+	api.HandleFunc("/generations/{gen}/activate", s.handleActivate).Methods(http.MethodPost)
+	api.HandleFunc("/generations/{gen}/check", s.handleCheck).Methods(http.MethodGet)
+	api.HandleFunc("/generations/{gen}/export", s.handleExport).Methods(http.MethodGet)
+	api.HandleFunc("/generations/{gen}/pieces", s.handlePieces).Methods(http.MethodGet)
 	api.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, geo.Errorf(geo.ENOTFOUND, "no API endpoint %s %s", r.Method, r.URL.Path))
 	})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gridd/gridd/demo"
+	"github.com/gridd/gridd/geo"
 	"github.com/gridd/gridd/postgis"
 )
 
@@ -43,14 +44,15 @@ func loadDemo(ctx context.Context, db *database, seed int, stdout io.Writer) err
 	if err := db.GenerateDemo(ctx, in); err != nil {
 		return err
 	}
-	gen, err := db.CreateAsIsGeneration(ctx, postgis.AsIsParams{BaseDept: "zongzhi", Note: "demo city, 综治 grids as they are"})
+	rep, err := db.Merge(ctx, geo.MergeParams{Base: []string{"zongzhi"}, Note: "demo city"})
 	if err != nil {
 		return err
 	}
+	gen := rep.Generation
 	if err := db.Activate(ctx, gen); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "demo city %s %s (seed %d): %d streets, %d communities, generation %d active (%.1fs)\n",
-		city.District.Code, city.District.Name, seed, len(city.Streets), len(city.Communities), gen, time.Since(start).Seconds())
+	fmt.Fprintf(stdout, "demo city %s %s (seed %d): %d streets, %d communities, %d grids merged from 综治, 城管, 党建; generation %d active (%.1fs)\n",
+		city.District.Code, city.District.Name, seed, len(city.Streets), len(city.Communities), rep.Levels["grid"].Areas, gen, time.Since(start).Seconds())
 	return nil
 }

@@ -26,9 +26,11 @@ func commands() []command {
 		{"serve", "serve the API, tiles and console over HTTP", runServe},
 		{"demo", "load the demo city (Yinzhou, Ningbo) into an empty database", runDemo},
 		{"import", "import a boundary or grid layer from a file", runImport},
-		{"merge", "build a draft generation from the imported layers", runMerge},
+		{"merge", "merge the departments' layers into a draft generation (多网合一)", runMerge},
 		{"activate", "make a generation the active one", runActivate},
+		{"check", "validate a generation: overlaps, gaps, nesting, codes (exit 1 on a violation)", runCheck},
 		{"generations", "list generations", runGenerations},
+		{"export", "export a level of a generation, or a department's crosswalk", runExport},
 		{"with-db", "start a throwaway embedded PostGIS, run a command with GRIDD_TEST_DATABASE_URL, stop it", runWithDB},
 	}
 }

@@ -336,7 +336,7 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"serve", "--db", dbURL, "--addr", busy.Addr().String()}, "cannot listen on"},
 		{[]string{"activate", "--db", dbURL, "42"}, "no generation 42"},
 		{[]string{"activate", "--db", dbURL, "x"}, "not a generation number"},
-		{[]string{"merge", "--db", dbURL}, "no district layer"},
+		{[]string{"merge", "--db", dbURL}, "has a grid layer"},
 		{[]string{"frobnicate"}, "unknown command"},
 	} {
 		_, err := gridd(t, tt.args...)

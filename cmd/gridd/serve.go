@@ -43,7 +43,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	}
-	srv = web.NewServer(web.Config{Addr: *addr}, web.Deps{Locator: db, Tiles: db, Health: db})
+	srv = web.NewServer(web.Config{Addr: *addr}, web.Deps{Locator: db, Tiles: db, Health: db, Generations: db})
 	fmt.Fprintf(stdout, "gridd serving on http://%s\n", displayAddr(l.Addr().String()))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -1,0 +1,197 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/gorilla/mux"
+	"github.com/gridd/gridd/geo"
+)
+
+// GenerationStore merges, activates, checks and exports generations.
+type GenerationStore interface {
+	Generations(ctx context.Context) ([]geo.Generation, error)
+	Merge(ctx context.Context, p geo.MergeParams) (geo.MergeReport, error)
+	MergeReportOf(ctx context.Context, gen int) (geo.MergeReport, error)
+	Activate(ctx context.Context, gen int) error
+	Check(ctx context.Context, gen int, p geo.CheckParams) ([]geo.Violation, error)
+	ExportAreas(ctx context.Context, gen int, level geo.Level, format string, w io.Writer) error
+	ExportCrosswalk(ctx context.Context, gen int, dept string, w io.Writer) error
+	WritePieces(ctx context.Context, gen int, kind string, w io.Writer) error
+}
+
+// maxJSONBody bounds JSON request bodies.
+const maxJSONBody = 1 << 20
+
+// decodeJSON reads a JSON body into v, refusing unknown fields, trailing
+// data and bodies over the limit.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return geo.Errorf(geo.ETOOLARGE, "request body over %d bytes", maxJSONBody)
+		}
+		if errors.Is(err, io.EOF) {
+			return geo.Errorf(geo.EINVALID, "empty request body: send a JSON object")
+		}
+		return geo.Errorf(geo.EINVALID, "request body is not the expected JSON: %v", err)
+	}
+	if dec.More() {
+		return geo.Errorf(geo.EINVALID, "request body has data after the JSON object")
+	}
+	return nil
+}
+
+func pathGen(r *http.Request) (int, error) {
+	s := mux.Vars(r)["gen"]
+	if s == "active" {
+		return 0, nil
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || v <= 0 {
+		return 0, geo.Errorf(geo.EINVALID, "generation %q is not a number (or 'active')", s)
+	}
+	return v, nil
+}
+
+func (s *Server) handleGenerations(w http.ResponseWriter, r *http.Request) {
+	gens, err := s.deps.Generations.Generations(r.Context())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if gens == nil {
+		gens = []geo.Generation{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"generations": gens})
+}
+
+// handleMerge answers POST /api/v1/merges with the draft's report.
+func (s *Server) handleMerge(w http.ResponseWriter, r *http.Request) {
+	var p geo.MergeParams
+	if r.ContentLength != 0 {
+		if err := decodeJSON(w, r, &p); err != nil {
+			writeError(w, r, err)
+			return
+		}
+	}
+	rep, err := s.deps.Generations.Merge(r.Context(), p)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, rep)
+}
+
+func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
+	gen, err := pathGen(r)
+	if err != nil || gen == 0 {
+		writeError(w, r, geo.Errorf(geo.EINVALID, "give a generation number"))
+		return
+	}
+	rep, err := s.deps.Generations.MergeReportOf(r.Context(), gen)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
+	gen, err := pathGen(r)
+	if err != nil || gen == 0 {
+		writeError(w, r, geo.Errorf(geo.EINVALID, "give a generation number"))
+		return
+	}
+	if err := s.deps.Generations.Activate(r.Context(), gen); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"generation": gen, "state": geo.GenerationActive})
+}
+
+func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
+	gen, err := pathGen(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	vs, err := s.deps.Generations.Check(r.Context(), gen, geo.CheckParams{})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if vs == nil {
+		vs = []geo.Violation{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": len(vs) == 0, "violations": vs})
+}
+
+// handleExport answers GET /api/v1/generations/{gen}/export?level=&format=
+// and ?crosswalk=DEPT for a department's crosswalk as CSV.
+func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
+	gen, err := pathGen(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	if dept := q.Get("crosswalk"); dept != "" {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="crosswalk-`+dept+`.csv"`)
+		if err := s.deps.Generations.ExportCrosswalk(r.Context(), gen, dept, &lazyWriter{w: w}); err != nil {
+			writeError(w, r, err)
+		}
+		return
+	}
+	level, err := geo.ParseLevel(q.Get("level"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	format := q.Get("format")
+	if format == "" {
+		format = "geojson"
+	}
+	ctype := map[string]string{"geojson": "application/geo+json", "csv": "text/csv; charset=utf-8"}[format]
+	if ctype == "" {
+		writeError(w, r, geo.Errorf(geo.EINVALID, "export format %q: use geojson or csv", format))
+		return
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+level.Plural()+"."+format+`"`)
+	if err := s.deps.Generations.ExportAreas(r.Context(), gen, level, format, &lazyWriter{w: w}); err != nil {
+		writeError(w, r, err)
+	}
+}
+
+func (s *Server) handlePieces(w http.ResponseWriter, r *http.Request) {
+	gen, err := pathGen(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/geo+json")
+	if err := s.deps.Generations.WritePieces(r.Context(), gen, r.URL.Query().Get("kind"), &lazyWriter{w: w}); err != nil {
+		writeError(w, r, err)
+	}
+}
+
+// lazyWriter lets a streaming handler fail with a proper JSON error as long
+// as it has not written anything yet: the header is sent on the first write.
+type lazyWriter struct {
+	w       http.ResponseWriter
+	started bool
+}
+
+func (l *lazyWriter) Write(p []byte) (int, error) {
+	l.started = true
+	return l.w.Write(p)
+}
