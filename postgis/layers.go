@@ -2,10 +2,13 @@ package postgis
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"sort"
+	"time"
 
 	"github.com/gridd/gridd/geo"
 	"github.com/jackc/pgx/v5"
@@ -15,64 +18,57 @@ import (
 
 // LayerMeta describes a layer being imported.
 type LayerMeta struct {
-	Dept      string // department code; "" for admin layers
-	Level     geo.Level
-	Name      string
-	FileName  string
-	FileHash  string // content hash; an identical re-import is a no-op
-	SourceSRS string // e.g. "EPSG:4326"; coordinates are transformed from it
-	Encoding  string
-}
-
-// ImportResult tells what an import did.
-type ImportResult struct {
-	LayerID   int64 `json:"layer_id"`
-	Version   int   `json:"version"`
-	Features  int   `json:"features"`
-	Repaired  int   `json:"repaired"`  // invalid geometries made valid
-	Dropped   int   `json:"dropped"`   // empty after repair
-	Unchanged bool  `json:"unchanged"` // same file as the latest version
+	Dept     string // department code; "" for admin layers
+	Level    geo.Level
+	Name     string
+	FileName string
+	FileHash string // content hash; an identical re-import is a no-op
+	// SRID of the coordinates handed over (GCJ-02/BD-09 are converted to
+	// 4326 before); PostGIS transforms from it.
+	SRID int
+	// SRSFromUser is false when nobody said which coordinate system the file
+	// is in (none in the file, none given): then projected-looking
+	// coordinates are refused instead of guessed.
+	SRSFromUser bool
+	// SRSLabel names the coordinate system in messages, e.g. "EPSG:4549".
+	SRSLabel     string
+	DryRun       bool
+	AllowOutside bool
+	SkipBad      bool
 }
 
 // FeatureSource yields features; io.EOF ends the stream.
 type FeatureSource func() (geo.Feature, error)
 
 // stageSQL holds the raw features of one import before they are checked,
-// transformed and repaired in one set-based statement.
+// transformed and repaired set-based.
 const stageSQL = `CREATE TEMP TABLE import_stage (
     fid int, code text, name text, parent_code text, households int, population int, props jsonb, wkb bytea
 ) ON COMMIT DROP`
 
-// insertFeaturesSQL transforms, repairs and stores the staged features.
-// $1 layer id, $2 source SRID.
-const insertFeaturesSQL = `
-WITH raw AS (
-    SELECT s.*, ST_Transform(ST_SetSRID(ST_RemoveRepeatedPoints(ST_GeomFromWKB(s.wkb)), $2), 4326) AS g
-    FROM import_stage s
-), fixed AS (
-    SELECT raw.*, NOT ST_IsValid(g) AS was_invalid,
-           ST_Multi(ST_CollectionExtract(ST_MakeValid(g), 3)) AS mg
-    FROM raw
-), ins AS (
-    INSERT INTO source_features (layer_id, fid, code, name, parent_code, households, population, props, geom)
-    SELECT $1, fid, code, name, parent_code, households, population, props, mg
-    FROM fixed WHERE NOT ST_IsEmpty(mg)
-    RETURNING 1
-)
-SELECT (SELECT count(*) FROM ins),
-       (SELECT count(*) FROM fixed WHERE was_invalid AND NOT ST_IsEmpty(mg)),
-       (SELECT count(*) FROM fixed WHERE ST_IsEmpty(mg))`
+// readySQL transforms the staged features to lon/lat. $1 source SRID.
+const readySQL = `
+CREATE TEMP TABLE import_ready ON COMMIT DROP AS
+SELECT s.fid, s.code, s.name, s.parent_code, s.households, s.population, s.props, x.g,
+       ST_IsValid(x.g) AS valid, NULL::text AS reason, NULL::geometry AS mg
+FROM import_stage s
+CROSS JOIN LATERAL (SELECT ST_Transform(ST_SetSRID(ST_RemoveRepeatedPoints(ST_GeomFromWKB(s.wkb)), $1::int), 4326) AS g) x`
+
+// China's extent, generously: the mainland, Hainan, Taiwan and the South
+// China Sea islands. A layer outside it was read in the wrong coordinate
+// system far more often than it really lies abroad.
+var chinaExtent = [4]float64{73.0, 3.0, 136.0, 54.0}
 
 // ImportLayer stores a layer as a new version of (dept, level) in one
-// transaction: either every feature is stored or nothing is.
-func (db *DB) ImportLayer(ctx context.Context, meta LayerMeta, next FeatureSource) (ImportResult, error) {
-	srid, err := sridOf(meta.SourceSRS)
-	if err != nil {
-		return ImportResult{}, err
-	}
+// transaction: either every feature is stored or nothing is. It fills rep
+// with what it found and did; with DryRun it reports and writes nothing.
+func (db *DB) ImportLayer(ctx context.Context, meta LayerMeta, next FeatureSource, rep *geo.ImportReport) error {
+	start := time.Now()
+	defer func() { rep.Seconds = time.Since(start).Seconds() }()
+	rep.DryRun = meta.DryRun
 	tx, err := db.Pool.Begin(ctx)
 	if err != nil {
-		return ImportResult{}, geo.WrapError(geo.EUNAVAILABLE, err, "begin")
+		return geo.WrapError(geo.EUNAVAILABLE, err, "begin")
 	}
 	defer tx.Rollback(ctx)
 
@@ -81,15 +77,22 @@ func (db *DB) ImportLayer(ctx context.Context, meta LayerMeta, next FeatureSourc
 		dept = &meta.Dept
 		var ok bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM departments WHERE code = $1)`, meta.Dept).Scan(&ok); err != nil {
-			return ImportResult{}, err
+			return geo.WrapError(geo.EUNAVAILABLE, err, "look up department")
 		}
 		if !ok {
-			return ImportResult{}, geo.Errorf(geo.EINVALID, "unknown department %q: 'gridd departments' lists them", meta.Dept)
+			return geo.Errorf(geo.EINVALID, "unknown department %q: 'gridd departments' lists them", meta.Dept)
 		}
+	}
+	var known bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM spatial_ref_sys WHERE srid = $1)`, meta.SRID).Scan(&known); err != nil {
+		return geo.WrapError(geo.EUNAVAILABLE, err, "look up SRID")
+	}
+	if !known {
+		return geo.Errorf(geo.EINVALID, "%s: PostGIS does not know EPSG:%d; give the layer's coordinate system with --srs EPSG:nnnn", meta.FileName, meta.SRID)
 	}
 	// One import per (dept, level) at a time; versions stay dense.
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('layer:' || coalesce($1, '') || ':' || $2))`, dept, string(meta.Level)); err != nil {
-		return ImportResult{}, err
+		return err
 	}
 	var latestID int64
 	var latestVersion int
@@ -97,77 +100,184 @@ func (db *DB) ImportLayer(ctx context.Context, meta LayerMeta, next FeatureSourc
 	err = tx.QueryRow(ctx, `SELECT id, version, file_hash FROM source_layers WHERE dept_code IS NOT DISTINCT FROM $1 AND level = $2 ORDER BY version DESC LIMIT 1`,
 		dept, string(meta.Level)).Scan(&latestID, &latestVersion, &latestHash)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return ImportResult{}, err
+		return err
 	}
 	if meta.FileHash != "" && latestHash == meta.FileHash {
-		var n int
-		tx.QueryRow(ctx, `SELECT feature_count FROM source_layers WHERE id = $1`, latestID).Scan(&n)
-		return ImportResult{LayerID: latestID, Version: latestVersion, Features: n, Unchanged: true}, nil
+		rep.LayerID, rep.Version, rep.Unchanged = latestID, latestVersion, true
+		return tx.QueryRow(ctx, `SELECT feature_count FROM source_layers WHERE id = $1`, latestID).Scan(&rep.Features)
 	}
 
 	if _, err := tx.Exec(ctx, stageSQL); err != nil {
-		return ImportResult{}, err
+		return err
 	}
 	src := &stageSource{next: next}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_stage"},
 		[]string{"fid", "code", "name", "parent_code", "households", "population", "props", "wkb"}, src); err != nil {
 		if src.err != nil {
-			return ImportResult{}, src.err
+			return src.err
 		}
-		return ImportResult{}, fmt.Errorf("copy features: %w", err)
+		return fmt.Errorf("copy features: %w", err)
 	}
-	if src.n == 0 {
-		return ImportResult{}, geo.Errorf(geo.EINVALID, "%s has no features", meta.FileName)
+	rep.Read = src.n
+	rep.Skipped = len(src.skipped)
+	rep.Issues = append(rep.Issues, src.skipped...)
+	if len(src.skipped) > 0 && !meta.SkipBad {
+		first := src.skipped[0]
+		return geo.Errorf(geo.EINVALID, "%s: %d of %d features are not polygons (feature %d: %s): a boundary layer holds polygons only; use --skip-bad to import the polygons alone",
+			meta.FileName, len(src.skipped), src.n, first.FID, first.Detail)
 	}
-	res := ImportResult{Version: latestVersion + 1}
-	if err := tx.QueryRow(ctx, `INSERT INTO source_layers (dept_code, level, version, name, file_name, file_hash, source_srs, encoding)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-		dept, string(meta.Level), res.Version, meta.Name, meta.FileName, meta.FileHash, meta.SourceSRS, meta.Encoding).Scan(&res.LayerID); err != nil {
-		return ImportResult{}, fmt.Errorf("record layer: %w", err)
+	if src.n == len(src.skipped) {
+		return geo.Errorf(geo.EINVALID, "%s has no polygon features", meta.FileName)
 	}
-	if err := tx.QueryRow(ctx, insertFeaturesSQL, res.LayerID, srid).Scan(&res.Features, &res.Repaired, &res.Dropped); err != nil {
-		return ImportResult{}, geo.WrapError(geo.EINVALID, err, "%s: geometry could not be stored", meta.FileName)
+	if err := checkRawExtent(ctx, tx, meta); err != nil {
+		return err
 	}
-	if res.Features == 0 {
-		return ImportResult{}, geo.Errorf(geo.EINVALID, "%s: no polygon survived repair", meta.FileName)
+	if _, err := tx.Exec(ctx, readySQL, meta.SRID); err != nil {
+		return geo.WrapError(geo.EINVALID, err, "%s: cannot transform from %s", meta.FileName, meta.SRSLabel)
 	}
-	if _, err := tx.Exec(ctx, `UPDATE source_layers SET feature_count = $2,
-		report = jsonb_build_object('repaired', $3::int, 'dropped', $4::int) WHERE id = $1`,
-		res.LayerID, res.Features, res.Repaired, res.Dropped); err != nil {
-		return ImportResult{}, err
+	if _, err := tx.Exec(ctx, `UPDATE import_ready SET mg = ST_Multi(g) WHERE valid`); err != nil {
+		return err
 	}
-	return res, tx.Commit(ctx)
+	if _, err := tx.Exec(ctx, `UPDATE import_ready SET reason = ST_IsValidReason(g), mg = ST_Multi(ST_CollectionExtract(ST_MakeValid(g), 3)) WHERE NOT valid`); err != nil {
+		return geo.WrapError(geo.EINVALID, err, "%s: geometry could not be repaired", meta.FileName)
+	}
+	var ext [4]*float64
+	if err := tx.QueryRow(ctx, `SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e), coalesce(a, 0) FROM (
+		SELECT ST_Extent(mg) AS e, sum(ST_Area(mg::geography)) AS a FROM import_ready WHERE NOT ST_IsEmpty(mg)) x`).Scan(&ext[0], &ext[1], &ext[2], &ext[3], &rep.AreaM2); err != nil {
+		return err
+	}
+	if ext[0] == nil {
+		return geo.Errorf(geo.EINVALID, "%s: no polygon survived repair", meta.FileName)
+	}
+	rep.Extent = [4]float64{*ext[0], *ext[1], *ext[2], *ext[3]}
+	if !meta.AllowOutside && (rep.Extent[0] < chinaExtent[0] || rep.Extent[1] < chinaExtent[1] || rep.Extent[2] > chinaExtent[2] || rep.Extent[3] > chinaExtent[3]) {
+		return geo.Errorf(geo.EINVALID, "%s reaches outside China after transformation from %s (lon %.4f…%.4f, lat %.4f…%.4f): check the coordinate system (--srs), or pass --allow-outside if it really does",
+			meta.FileName, meta.SRSLabel, rep.Extent[0], rep.Extent[2], rep.Extent[1], rep.Extent[3])
+	}
+	rows, err := tx.Query(ctx, `
+		SELECT fid, code, name, CASE WHEN ST_IsEmpty(mg) THEN 'dropped' ELSE 'repaired' END, reason,
+		       ST_Area(g::geography), ST_Area(mg::geography), ST_AsGeoJSON(CASE WHEN ST_IsEmpty(mg) THEN g ELSE mg END, 7)
+		FROM import_ready WHERE NOT valid ORDER BY fid`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var it geo.FeatureIssue
+		if err := rows.Scan(&it.FID, &it.Code, &it.Name, &it.Kind, &it.Detail, &it.AreaBeforeM2, &it.AreaAfterM2, &it.GeoJSON); err != nil {
+			return err
+		}
+		if it.Kind == "dropped" {
+			rep.Dropped++
+			it.Detail += ": nothing of it is left when made valid"
+		} else {
+			rep.Repaired++
+		}
+		rep.Issues = append(rep.Issues, it)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	sort.Slice(rep.Issues, func(i, j int) bool { return rep.Issues[i].FID < rep.Issues[j].FID })
+	rep.Features = rep.Read - rep.Skipped - rep.Dropped
+	if meta.DryRun {
+		return nil // the deferred rollback writes nothing
+	}
+
+	rep.Version = latestVersion + 1
+	reportJSON, _ := json.Marshal(rep)
+	if err := tx.QueryRow(ctx, `INSERT INTO source_layers (dept_code, level, version, name, file_name, file_hash, source_srs, encoding, feature_count, report)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+		dept, string(meta.Level), rep.Version, meta.Name, meta.FileName, meta.FileHash, meta.SRSLabel, rep.Encoding, rep.Features, reportJSON).Scan(&rep.LayerID); err != nil {
+		return fmt.Errorf("record layer: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO source_features (layer_id, fid, code, name, parent_code, households, population, props, geom)
+		SELECT $1, fid, code, name, parent_code, households, population, props, mg
+		FROM import_ready WHERE NOT ST_IsEmpty(mg)`, rep.LayerID); err != nil {
+		return geo.WrapError(geo.EINVALID, err, "%s: features could not be stored", meta.FileName)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return geo.WrapError(geo.EUNAVAILABLE, err, "commit import")
+	}
+	return nil
+}
+
+// checkRawExtent refuses coordinates that cannot be right for the
+// coordinate system they are read in: projected numbers read as degrees, and
+// latitude and longitude swapped.
+func checkRawExtent(ctx context.Context, tx pgx.Tx, meta LayerMeta) error {
+	var geographic bool
+	if err := tx.QueryRow(ctx, `SELECT coalesce(proj4text LIKE '%+proj=longlat%', false) FROM spatial_ref_sys WHERE srid = $1`, meta.SRID).Scan(&geographic); err != nil {
+		return err
+	}
+	if !geographic {
+		return nil
+	}
+	var x0, y0, x1, y1 float64
+	if err := tx.QueryRow(ctx, `SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(ST_GeomFromWKB(wkb)) AS e FROM import_stage) x`).Scan(&x0, &y0, &x1, &y1); err != nil {
+		return err
+	}
+	if x0 < -180 || x1 > 180 || y0 < -90 || y1 > 90 {
+		hint := "give its coordinate system with --srs EPSG:nnnn"
+		// Gauss-Krüger eastings often carry the zone number in front.
+		switch zone := int(x0 / 1e6); {
+		case int(x1/1e6) != zone:
+		case zone >= 25 && zone <= 45:
+			hint = fmt.Sprintf("the easting's prefix %d is a 3° Gauss-Krüger zone: try --srs EPSG:%d (CGCS2000 3° zone %d)", zone, 4513+zone-25, zone)
+		case zone >= 13 && zone <= 23:
+			hint = fmt.Sprintf("the easting's prefix %d is a 6° Gauss-Krüger zone: try --srs EPSG:%d (CGCS2000 6° zone %d)", zone, 4491+zone-13, zone)
+		}
+		what := "no coordinate system was given"
+		if meta.SRSFromUser {
+			what = "they were read as " + meta.SRSLabel
+		}
+		return geo.Errorf(geo.EINVALID, "%s has projected coordinates (x %.0f…%.0f, y %.0f…%.0f) but %s: %s", meta.FileName, x0, x1, y0, y1, what, hint)
+	}
+	if x0 >= 3 && x1 <= 54 && y0 >= 73 && y1 <= 136 {
+		return geo.Errorf(geo.EINVALID, "%s looks like latitude and longitude are swapped (x %.4f…%.4f, y %.4f…%.4f): export it with longitude first (x = lon), or fix the axis order", meta.FileName, x0, x1, y0, y1)
+	}
+	return nil
 }
 
 // stageSource adapts a FeatureSource to pgx's CopyFromSource, encoding
 // geometry as WKB and refusing what PostGIS would choke on.
 type stageSource struct {
-	next FeatureSource
-	n    int
-	row  []any
-	err  error
+	next    FeatureSource
+	n       int
+	row     []any
+	err     error
+	skipped []geo.FeatureIssue // features that are not polygons
 }
 
 func (s *stageSource) Next() bool {
-	f, err := s.next()
-	if err == io.EOF {
-		return false
+	for {
+		f, err := s.next()
+		if err == io.EOF {
+			return false
+		}
+		if err != nil {
+			s.err = err
+			return false
+		}
+		s.n++
+		if f.Geometry == nil {
+			s.err = geo.Errorf(geo.EINVALID, "feature %d has no geometry", s.n)
+			return false
+		}
+		if err := checkFinite(f.Geometry); err != nil {
+			s.err = geo.Errorf(geo.EINVALID, "feature %d: %v", s.n, err)
+			return false
+		}
+		switch f.Geometry.(type) {
+		case orb.Polygon, orb.MultiPolygon:
+			return s.stage(f)
+		default:
+			s.skipped = append(s.skipped, geo.FeatureIssue{FID: s.n, Code: f.Code, Name: f.Name, Kind: "not_polygon",
+				Detail: "a " + f.Geometry.GeoJSONType() + ", not a polygon"})
+		}
 	}
-	if err != nil {
-		s.err = err
-		return false
-	}
-	s.n++
-	if err := checkFinite(f.Geometry); err != nil {
-		s.err = geo.Errorf(geo.EINVALID, "feature %d: %v", s.n, err)
-		return false
-	}
-	switch f.Geometry.(type) {
-	case orb.Polygon, orb.MultiPolygon:
-	default:
-		s.err = geo.Errorf(geo.EINVALID, "feature %d is a %s, not a polygon: a boundary layer holds polygons only", s.n, f.Geometry.GeoJSONType())
-		return false
-	}
+}
+
+func (s *stageSource) stage(f geo.Feature) bool {
 	b, err := wkb.Marshal(f.Geometry)
 	if err != nil {
 		s.err = geo.Errorf(geo.EINVALID, "feature %d: %v", s.n, err)
@@ -208,16 +318,4 @@ func checkFinite(g orb.Geometry) error {
 		}
 	}
 	return bad
-}
-
-// sridOf accepts "EPSG:nnnn" (or "" for 4326) and returns the SRID.
-func sridOf(srs string) (int, error) {
-	if srs == "" {
-		return 4326, nil
-	}
-	var n int
-	if _, err := fmt.Sscanf(srs, "EPSG:%d", &n); err != nil || n <= 0 {
-		return 0, geo.Errorf(geo.EINVALID, "coordinate system %q: give it as EPSG:nnnn, e.g. EPSG:4490", srs)
-	}
-	return n, nil
 }

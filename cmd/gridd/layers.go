@@ -2,8 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"encoding/csv"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -17,103 +16,156 @@ import (
 	"time"
 
 	"github.com/gridd/gridd/geo"
-	"github.com/gridd/gridd/importers"
-	"github.com/gridd/gridd/postgis"
 )
 
 func runImport(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	var dbf dbFlags
 	dbf.register(fs)
+	var req geo.ImportRequest
 	levelName := fs.String("level", "", "level of the layer: district, street, community or grid (required)")
-	dept := fs.String("dept", "", "department code of a departmental layer (zongzhi, chengguan, gongan, dangjian, shichang, yingji)")
-	name := fs.String("name", "", "layer name (default: the file name)")
-	var opts importers.Options
-	fs.StringVar(&opts.CodeField, "code-field", "", "attribute holding the code (default: guessed)")
-	fs.StringVar(&opts.NameField, "name-field", "", "attribute holding the name (default: guessed)")
-	fs.StringVar(&opts.ParentField, "parent-field", "", "attribute holding the parent area's code (default: guessed)")
-	fs.StringVar(&opts.HouseholdsField, "households-field", "", "attribute holding the household count (default: guessed)")
-	fs.StringVar(&opts.PopulationField, "population-field", "", "attribute holding the population (default: guessed)")
-	fs.StringVar(&opts.SRS, "srs", "", "coordinate system of the file, e.g. EPSG:4490 (default: from the file, else EPSG:4326)")
-	fs.StringVar(&opts.Encoding, "encoding", "", "attribute text encoding of .dbf/.csv: utf-8, gbk, gb18030, big5 (default: .cpg, the DBF driver byte, else detected)")
-	fs.StringVar(&opts.Table, "table", "", "GeoPackage table, or shapefile in a zip or folder, to read")
-	fs.StringVar(&opts.WKTField, "wkt-field", "", "CSV column holding WKT geometry (default: wkt/geometry/geom)")
-	fs.StringVar(&opts.LonField, "lon-field", "", "CSV column holding longitude (default: lon/lng/longitude/x/经度)")
-	fs.StringVar(&opts.LatField, "lat-field", "", "CSV column holding latitude (default: lat/latitude/y/纬度)")
+	fs.StringVar(&req.Dept, "dept", "", "department code of a departmental layer (zongzhi, chengguan, gongan, dangjian, shichang, yingji)")
+	fs.StringVar(&req.Name, "name", "", "layer name (default: the file name)")
+	fs.StringVar(&req.CodeField, "code-field", "", "attribute holding the code (default: guessed)")
+	fs.StringVar(&req.NameField, "name-field", "", "attribute holding the name (default: guessed)")
+	fs.StringVar(&req.ParentField, "parent-field", "", "attribute holding the parent area's code (default: guessed)")
+	fs.StringVar(&req.HouseholdsField, "households-field", "", "attribute holding the household count (default: guessed)")
+	fs.StringVar(&req.PopulationField, "population-field", "", "attribute holding the population (default: guessed)")
+	fs.StringVar(&req.SRS, "srs", "", "coordinate system of the file: EPSG:nnnn (e.g. EPSG:4490, EPSG:4549), gcj02 or bd09 (default: from the file, else EPSG:4326)")
+	fs.StringVar(&req.Encoding, "encoding", "", "attribute text encoding of .dbf/.csv: utf-8, gbk, gb18030, big5 (default: .cpg, the DBF driver byte, else detected)")
+	fs.StringVar(&req.Table, "table", "", "GeoPackage table, or shapefile in a zip or folder, to read")
+	fs.BoolVar(&req.DryRun, "dry-run", false, "read, check and repair, print the report, write nothing")
+	fs.BoolVar(&req.AllowOutside, "allow-outside", false, "accept a layer that reaches outside China")
+	fs.BoolVar(&req.SkipBad, "skip-bad", false, "import the polygons of a layer that also holds points or lines")
+	reportFile := fs.String("report", "", "write the per-feature issues to this file (.csv or .geojson)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return geo.Errorf(geo.EINVALID, "import takes one file: gridd import --level grid --dept zongzhi FILE.geojson")
+		return geo.Errorf(geo.EINVALID, "import takes one file: gridd import --level grid --dept zongzhi FILE")
 	}
 	level, err := geo.ParseLevel(*levelName)
 	if err != nil {
 		return err
 	}
+	req.Level = level
 	path := fs.Arg(0)
-	hash, err := fileHash(path)
-	if err != nil {
-		return err
-	}
-	r, err := importers.Open(path, opts)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	info := r.Info()
-	mapping, err := importers.MapFields(info.Fields, opts)
-	if err != nil {
-		return err
-	}
-	if len(mapping.Guessed) > 0 {
-		fmt.Fprintf(stdout, "fields guessed: %s\n", strings.Join(mapping.Guessed, ", "))
-	}
-	srs := opts.SRS
-	if srs == "" {
-		srs = info.SRS
-	}
-	if srs == "" {
-		srs = "EPSG:4326"
-	}
-	if *name == "" {
-		*name = filepath.Base(path)
-	}
 	db, err := dbf.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	meta := postgis.LayerMeta{Dept: *dept, Level: level, Name: *name, FileName: filepath.Base(path), FileHash: hash, SourceSRS: srs, Encoding: info.Encoding}
-	res, err := db.ImportLayer(ctx, meta, func() (geo.Feature, error) {
-		f, err := r.Next()
-		if err != nil {
-			return f, err
-		}
-		return f, mapping.Apply(&f)
-	})
+	svc := newImportService(ctx, db.DB, 1)
+	progress, done := progressPrinter(path)
+	rep, err := svc.Import(ctx, path, req, progress)
+	done()
 	if err != nil {
 		return err
 	}
-	if res.Unchanged {
-		fmt.Fprintf(stdout, "%s is identical to version %d of this layer (layer %d): nothing imported\n", path, res.Version, res.LayerID)
-		return nil
+	printImportReport(stdout, path, rep)
+	if *reportFile != "" {
+		if err := writeIssues(*reportFile, rep.Issues); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "per-feature issues written to %s\n", *reportFile)
 	}
-	fmt.Fprintf(stdout, "imported %s as layer %d, version %d: %d features (%d repaired, %d dropped), %s, %s\n",
-		path, res.LayerID, res.Version, res.Features, res.Repaired, res.Dropped, srs, info.Encoding)
 	return nil
 }
 
-func fileHash(path string) (string, error) {
-	f, err := os.Open(path)
+// progressPrinter shows a live count on a terminal and a plain line every
+// 100,000 features otherwise (logs, CI); done ends the live line.
+func progressPrinter(path string) (progress func(int), done func()) {
+	fi, err := os.Stderr.Stat()
+	tty := err == nil && fi.Mode()&os.ModeCharDevice != 0
+	start := time.Now()
+	last, shown := 0, false
+	progress = func(n int) {
+		switch {
+		case tty:
+			fmt.Fprintf(os.Stderr, "\r%s: %d features read (%.1fs)", filepath.Base(path), n, time.Since(start).Seconds())
+			shown = true
+		case n-last >= 100000:
+			fmt.Fprintf(os.Stderr, "%s: %d features read (%.1fs)\n", filepath.Base(path), n, time.Since(start).Seconds())
+			last = n
+		}
+	}
+	done = func() {
+		if shown {
+			fmt.Fprintln(os.Stderr)
+		}
+	}
+	return progress, done
+}
+
+func printImportReport(w io.Writer, path string, rep geo.ImportReport) {
+	switch {
+	case rep.Unchanged:
+		fmt.Fprintf(w, "%s is identical to version %d of this layer (layer %d): nothing imported\n", path, rep.Version, rep.LayerID)
+		return
+	case rep.DryRun:
+		fmt.Fprintf(w, "dry run of %s: nothing written\n", path)
+	default:
+		fmt.Fprintf(w, "imported %s as layer %d, version %d\n", path, rep.LayerID, rep.Version)
+	}
+	keys := make([]string, 0, len(rep.Mapping))
+	for k, v := range rep.Mapping {
+		keys = append(keys, k+"="+v)
+	}
+	sort.Strings(keys)
+	fmt.Fprintf(w, "  format %s, coordinate system %s, encoding %s\n", rep.Format, rep.SRS, rep.Encoding)
+	fmt.Fprintf(w, "  fields mapped: %s", strings.Join(keys, ", "))
+	if len(rep.Guessed) > 0 {
+		fmt.Fprintf(w, " (guessed: %s)", strings.Join(rep.Guessed, ", "))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  %d features read, %d stored, %d repaired, %d dropped, %d skipped\n", rep.Read, rep.Features, rep.Repaired, rep.Dropped, rep.Skipped)
+	fmt.Fprintf(w, "  extent lon %.6f…%.6f, lat %.6f…%.6f; total area %.2f km²; %.1fs\n", rep.Extent[0], rep.Extent[2], rep.Extent[1], rep.Extent[3], rep.AreaM2/1e6, rep.Seconds)
+	for i, it := range rep.Issues {
+		if i == 10 {
+			fmt.Fprintf(w, "  … %d more issues (--report FILE lists them all)\n", len(rep.Issues)-10)
+			break
+		}
+		fmt.Fprintf(w, "  feature %d %s %s: %s: %s", it.FID, it.Code, it.Name, it.Kind, it.Detail)
+		if it.Kind == "repaired" {
+			fmt.Fprintf(w, " (area %.1f → %.1f m²)", it.AreaBeforeM2, it.AreaAfterM2)
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// writeIssues writes the per-feature issues as CSV or, for .geojson/.json,
+// as GeoJSON with each feature's geometry.
+func writeIssues(path string, issues []geo.FeatureIssue) error {
+	f, err := os.Create(path)
 	if err != nil {
-		return "", geo.WrapError(geo.EINVALID, err, "cannot read %s", path)
+		return geo.WrapError(geo.EINVALID, err, "cannot write the report %s", path)
 	}
 	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", geo.WrapError(geo.EINVALID, err, "cannot read %s", path)
+	ext := strings.ToLower(filepath.Ext(path))
+	if ext == ".geojson" || ext == ".json" {
+		io.WriteString(f, `{"type":"FeatureCollection","features":[`)
+		for i, it := range issues {
+			props, _ := json.Marshal(it)
+			g := it.GeoJSON
+			if g == "" {
+				g = "null"
+			}
+			if i > 0 {
+				io.WriteString(f, ",")
+			}
+			fmt.Fprintf(f, "\n{\"type\":\"Feature\",\"properties\":%s,\"geometry\":%s}", props, g)
+		}
+		_, err = io.WriteString(f, "\n]}\n")
+		return err
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	cw := csv.NewWriter(f)
+	cw.Write([]string{"fid", "code", "name", "kind", "detail", "area_before_m2", "area_after_m2"})
+	for _, it := range issues {
+		cw.Write([]string{strconv.Itoa(it.FID), it.Code, it.Name, it.Kind, it.Detail,
+			strconv.FormatFloat(it.AreaBeforeM2, 'f', 2, 64), strconv.FormatFloat(it.AreaAfterM2, 'f', 2, 64)})
+	}
+	cw.Flush()
+	return cw.Error()
 }
 
 func runMerge(ctx context.Context, args []string, stdout io.Writer) error {

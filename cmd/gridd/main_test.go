@@ -260,7 +260,7 @@ func TestDemoServeLocateTiles(t *testing.T) {
 func TestImportLayer(t *testing.T) {
 	dbURL := pgtest.NewDatabaseURL(t)
 	out := mustGridd(t, "import", "--db", dbURL, "--level", "grid", "--dept", "zongzhi", "testdata/three-grids.geojson")
-	for _, want := range []string{"code=WGBM", "name=WGMC", "households=HS", "version 1: 3 features (1 repaired"} {
+	for _, want := range []string{"code=WGBM", "name=WGMC", "households=HS", "version 1", "3 stored, 1 repaired", "feature 3 330212001001003"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("import said %q, want %q in it", out, want)
 		}
@@ -296,7 +296,7 @@ func TestImportLayer(t *testing.T) {
 		want string
 	}{
 		{[]string{"--level", "grid", "--dept", "zongzhi", "testdata/truncated.geojson"}, "truncated"},
-		{[]string{"--level", "grid", "--dept", "zongzhi", "testdata/points.geojson"}, "not a polygon"},
+		{[]string{"--level", "grid", "--dept", "zongzhi", "testdata/points.geojson"}, "not polygons"},
 		{[]string{"--level", "grid", "--dept", "nobody", "testdata/three-grids.geojson"}, "unknown department"},
 		{[]string{"--level", "block", "testdata/three-grids.geojson"}, "unknown level"},
 		{[]string{"--level", "grid", "--code-field", "BM", "testdata/three-grids.geojson"}, "not a field"},
