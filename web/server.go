@@ -32,6 +32,8 @@ type Pinger interface {
 // Config is the HTTP server's configuration.
 type Config struct {
 	Addr            string        // listen address, e.g. ":8080"
+	UploadDir       string        // where uploads are kept while imported ("" = system temp)
+	MaxUploadBytes  int64         // largest accepted upload (0 = 512 MiB)
 	ShutdownTimeout time.Duration // how long in-flight requests may finish
 }
 
@@ -40,6 +42,7 @@ type Deps struct {
 	Locator     geo.Locator
 	Tiles       TileSource
 	Generations GenerationStore
+	Importer    LayerImporter
 	Health      Pinger
 	Logger      *slog.Logger
 }
@@ -76,6 +79,8 @@ func (s *Server) routes() {
 	api.HandleFunc("/generations/{gen}/check", s.handleCheck).Methods(http.MethodGet)
 	api.HandleFunc("/generations/{gen}/export", s.handleExport).Methods(http.MethodGet)
 	api.HandleFunc("/generations/{gen}/pieces", s.handlePieces).Methods(http.MethodGet)
+	api.HandleFunc("/layers", s.handleUploadLayer).Methods(http.MethodPost)
+	api.HandleFunc("/jobs/{id}", s.handleJob).Methods(http.MethodGet)
 	api.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, geo.Errorf(geo.ENOTFOUND, "no API endpoint %s %s", r.Method, r.URL.Path))
 	})

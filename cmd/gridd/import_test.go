@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gridd/gridd/geo"
 	"github.com/gridd/gridd/internal/pgtest"
@@ -298,4 +303,125 @@ func TestImportRefusesWrongCoordinates(t *testing.T) {
 	if layers != 1 {
 		t.Errorf("%d layers stored, want only the --allow-outside one", layers)
 	}
+}
+
+// TestUploadLayer imports over HTTP: a raw GeoJSON body and a zipped
+// shapefile as multipart form, each as a job whose report can be fetched;
+// an oversized upload is refused with 413 and nothing is written.
+func TestUploadLayer(t *testing.T) {
+	dbURL := pgtest.NewDatabaseURL(t)
+	base := serve(t, dbURL, "--max-upload-mb", "1")
+	dir := t.TempDir()
+	ref := filepath.Join(dir, "ref.geojson")
+	writeReferenceGeoJSON(t, ref, nil, nil)
+	shpDir := filepath.Join(dir, "shp")
+	ogr2ogr(t, "-f", "ESRI Shapefile", "-lco", "ENCODING=GB18030", shpDir, ref)
+	zipPath := filepath.Join(dir, "grids.zip")
+	if out, err := exec.Command("sh", "-c", "cd "+shpDir+" && python3 -c \"import zipfile,glob;z=zipfile.ZipFile('"+zipPath+"','w');[z.write(f) for f in glob.glob('ref.*')];z.close()\"").CombinedOutput(); err != nil {
+		t.Fatalf("zip: %v %s", err, out)
+	}
+
+	waitJob := func(location string) geo.ImportJob {
+		t.Helper()
+		for i := 0; i < 200; i++ {
+			var job geo.ImportJob
+			getJSON(t, base+location, http.StatusOK, &job)
+			if job.State == geo.JobDone || job.State == geo.JobFailed {
+				return job
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatal("job did not finish")
+		return geo.ImportJob{}
+	}
+
+	body, _ := os.ReadFile(ref)
+	resp, err := http.Post(base+"/api/v1/layers?level=grid&dept=zongzhi&file_name=ref.geojson", "application/geo+json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("upload: %d", resp.StatusCode)
+	}
+	job := waitJob(resp.Header.Get("Location"))
+	if job.State != geo.JobDone || job.Report == nil || job.Report.Features != 3 || job.Report.Version != 1 {
+		t.Fatalf("job %+v", job)
+	}
+
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	mw.WriteField("level", "grid")
+	mw.WriteField("dept", "chengguan")
+	fw, _ := mw.CreateFormFile("file", "grids.zip")
+	zb, _ := os.ReadFile(zipPath)
+	fw.Write(zb)
+	mw.Close()
+	resp, err = http.Post(base+"/api/v1/layers", mw.FormDataContentType(), &form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	job = waitJob(resp.Header.Get("Location"))
+	if job.State != geo.JobDone || job.Report.Format != "shapefile" || job.Report.Encoding != "GB18030" || job.Report.Features != 3 {
+		t.Fatalf("zip job %+v %+v", job, job.Report)
+	}
+
+	// A failing import is a failed job with the reason.
+	resp, err = http.Post(base+"/api/v1/layers?level=grid&dept=nobody&file_name=ref.geojson", "application/geo+json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	job = waitJob(resp.Header.Get("Location"))
+	if job.State != geo.JobFailed || job.Error == nil || !strings.Contains(*job.Error, "unknown department") {
+		t.Fatalf("failed job %+v", job)
+	}
+
+	for _, tt := range []struct {
+		url    string
+		body   io.Reader
+		status int
+	}{
+		{"/api/v1/layers?level=grid&dept=zongzhi&file_name=big.geojson", io.LimitReader(zeroReader{}, 2<<20), http.StatusRequestEntityTooLarge},
+		{"/api/v1/layers?level=grid&dept=zongzhi", bytes.NewReader(body), http.StatusBadRequest},
+		{"/api/v1/layers?level=block&file_name=a.geojson", bytes.NewReader(body), http.StatusBadRequest},
+		{"/api/v1/jobs/999", nil, http.StatusNotFound},
+	} {
+		var resp *http.Response
+		if tt.body == nil {
+			resp, err = http.Get(base + tt.url)
+		} else {
+			resp, err = http.Post(base+tt.url, "application/octet-stream", tt.body)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e apiError
+		json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status || e.Error.Message == "" {
+			t.Errorf("%s: %d %+v, want %d with a JSON error", tt.url, resp.StatusCode, e, tt.status)
+		}
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var layers int
+	conn.QueryRow(ctx, `SELECT count(*) FROM source_layers`).Scan(&layers)
+	if layers != 2 {
+		t.Errorf("%d layers, want the two good uploads", layers)
+	}
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = ' '
+	}
+	return len(p), nil
 }

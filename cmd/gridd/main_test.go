@@ -49,12 +49,13 @@ func freeAddr(t *testing.T) string {
 }
 
 // serve starts 'gridd serve' on a free port and returns its base URL.
-func serve(t *testing.T, dbURL string) string {
+func serve(t *testing.T, dbURL string, extra ...string) string {
 	t.Helper()
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve", "--db", dbURL, "--addr", addr}, io.Discard, io.Discard) }()
+	args := append([]string{"serve", "--db", dbURL, "--addr", addr}, extra...)
+	go func() { done <- run(ctx, args, io.Discard, io.Discard) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -18,6 +18,8 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	addr := fs.String("addr", envOr("GRIDD_ADDR", ":8080"), "HTTP listen address ($GRIDD_ADDR)")
 	withDemo := fs.Bool("demo", false, "load the demo city first when the database has no generation yet")
 	seed := fs.Int("seed", 0, "demo seed (with --demo; 0: the default)")
+	maxUploadMB := fs.Int64("max-upload-mb", 512, "largest layer file accepted over HTTP, in MiB")
+	uploadDir := fs.String("upload-dir", "", "where uploaded layer files wait while imported (default: the system's temp dir)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -43,7 +45,9 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	}
-	srv = web.NewServer(web.Config{Addr: *addr}, web.Deps{Locator: db, Tiles: db, Health: db, Generations: db})
+	imports := newImportService(ctx, db.DB, 2)
+	srv = web.NewServer(web.Config{Addr: *addr, UploadDir: *uploadDir, MaxUploadBytes: *maxUploadMB << 20},
+		web.Deps{Locator: db, Tiles: db, Health: db, Generations: db, Importer: imports})
 	fmt.Fprintf(stdout, "gridd serving on http://%s\n", displayAddr(l.Addr().String()))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
