@@ -32,6 +32,14 @@ console: web/dist/app.js
 web/dist/app.js: $(CONSOLE_SOURCES)
 	cd $(CONSOLE) && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
 
+# bench measures gridd next to its peers (ogr2ogr, mapshaper, PostGIS
+# queries, …) on a throwaway embedded PostGIS; BENCH=import runs one.
+bench: test-deps build bench/node_modules/.package-lock.json
+	./$(BIN) with-db -- $(GO) run ./bench $(BENCH)
+
+bench/node_modules/.package-lock.json: bench/package-lock.json
+	cd bench && npm ci --no-audit --no-fund --loglevel=error
+
 # deps and test-deps install the Debian packages that are missing, and nothing else.
 deps:
 	@scripts/install-deps run

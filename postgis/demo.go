@@ -21,6 +21,9 @@ type DemoInput struct {
 	BoundaryGeoJSON []byte
 	Divisions       []geo.Division // streets and communities
 	Seed            int
+	// GridScale multiplies the number of grids per community (0 means 1);
+	// benchmarks use it to make big cities.
+	GridScale float64
 }
 
 // GenerateDemo writes the demo city's source layers into an empty database
@@ -41,7 +44,14 @@ func (db *DB) GenerateDemo(ctx context.Context, in DemoInput) error {
 	if layers > 0 {
 		return geo.Errorf(geo.ECONFLICT, "the database already has %d imported layers; the demo loads only into an empty database (use a new --data directory)", layers)
 	}
-	if _, err := tx.Exec(ctx, `SELECT set_config('gridd.seed', $1, true)`, strconv.Itoa(in.Seed)); err != nil {
+	if in.GridScale == 0 {
+		in.GridScale = 1
+	}
+	if !(in.GridScale > 0 && in.GridScale <= 50) {
+		return geo.Errorf(geo.EINVALID, "demo grid scale %g: use a number in (0, 50]", in.GridScale)
+	}
+	if _, err := tx.Exec(ctx, `SELECT set_config('gridd.seed', $1, true), set_config('gridd.grid_scale', $2, true)`,
+		strconv.Itoa(in.Seed), strconv.FormatFloat(in.GridScale, 'f', -1, 64)); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, `

@@ -120,6 +120,11 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		"-c", "work_mem=32MB",
 		"-c", "maintenance_work_mem=256MB",
 		"-c", "logging_collector=off",
+		// No replication from the embedded server: with minimal WAL, bulk
+		// loads into tables made in the same transaction (each imported
+		// layer gets one) skip the WAL entirely.
+		"-c", "wal_level=minimal",
+		"-c", "max_wal_senders=0",
 	}
 	if cfg.Throwaway {
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")

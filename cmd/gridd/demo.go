@@ -17,6 +17,8 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	var dbf dbFlags
 	dbf.register(fs)
 	seed := fs.Int("seed", demo.DefaultSeed, "seed of the generated boundaries; the same seed gives the same city")
+	scale := fs.Float64("grid-scale", 1, "multiply the number of grids per community (for big test cities)")
+	noMerge := fs.Bool("no-merge", false, "load the layers only; do not merge and activate a generation")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -25,12 +27,20 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	return loadDemo(ctx, db, *seed, stdout)
+	return loadDemo(ctx, db, demoOptions{seed: *seed, gridScale: *scale, noMerge: *noMerge}, stdout)
+}
+
+// demoOptions vary the demo city.
+type demoOptions struct {
+	seed      int
+	gridScale float64
+	noMerge   bool
 }
 
 // loadDemo generates the demo layers and makes and activates a first
 // generation from them.
-func loadDemo(ctx context.Context, db *database, seed int, stdout io.Writer) error {
+func loadDemo(ctx context.Context, db *database, o demoOptions, stdout io.Writer) error {
+	seed := o.seed
 	if seed == 0 {
 		seed = demo.DefaultSeed
 	}
@@ -39,10 +49,14 @@ func loadDemo(ctx context.Context, db *database, seed int, stdout io.Writer) err
 	if err != nil {
 		return err
 	}
-	in := postgis.DemoInput{District: city.District, BoundaryGeoJSON: city.BoundaryGeoJSON, Seed: seed}
+	in := postgis.DemoInput{District: city.District, BoundaryGeoJSON: city.BoundaryGeoJSON, Seed: seed, GridScale: o.gridScale}
 	in.Divisions = append(append(in.Divisions, city.Streets...), city.Communities...)
 	if err := db.GenerateDemo(ctx, in); err != nil {
 		return err
+	}
+	if o.noMerge {
+		fmt.Fprintf(stdout, "demo city %s %s (seed %d): layers loaded, not merged (%.1fs)\n", city.District.Code, city.District.Name, seed, time.Since(start).Seconds())
+		return nil
 	}
 	rep, err := db.Merge(ctx, geo.MergeParams{Base: []string{"zongzhi"}, Note: "demo city"})
 	if err != nil {

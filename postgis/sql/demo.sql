@@ -79,11 +79,13 @@ JOIN c ON c.parent_code = s.code AND c.i = cl.i
 WHERE s.n > 0;
 
 -- The true basic grids: urban communities have more, smaller grids.
+-- gridd.grid_scale multiplies their number (benchmarks make big cities).
 CREATE TEMP TABLE demo_grid ON COMMIT DROP AS
 WITH cm AS (
     SELECT code, name, g, urban, row_number() OVER (ORDER BY code)::int AS ci,
-           CASE WHEN urban THEN 3 + floor(pg_temp.rnd('n' || code) * 6)
-                ELSE 1 + floor(pg_temp.rnd('n' || code) * 3) + least(3, floor(ST_Area(g) / 5e6)) END::int AS n
+           greatest(1, round(current_setting('gridd.grid_scale')::float8 *
+               CASE WHEN urban THEN 3 + floor(pg_temp.rnd('n' || code) * 6)
+                    ELSE 1 + floor(pg_temp.rnd('n' || code) * 3) + least(3, floor(ST_Area(g) / 5e6)) END))::int AS n
     FROM demo_community
 ), cells AS (
     SELECT cm.code AS community, cm.name AS cname, cm.urban, cl.cell AS g,
