@@ -107,4 +107,3 @@ func writeGrids(path string, n int) error {
 	fmt.Fprint(w, "]}\n")
 	return w.Flush()
 }
-

@@ -95,6 +95,9 @@ type MergeReport struct {
 	Lineage    map[string]int          `json:"lineage"`
 	Crosswalk  map[string]*DeptSummary `json:"crosswalk"`
 	Review     []ReviewItem            `json:"review"`
+	// Seconds each step took, for whoever wonders where a slow merge spends
+	// its time.
+	Timings map[string]float64 `json:"timings"`
 }
 
 // LevelReport counts the decisions at one level.

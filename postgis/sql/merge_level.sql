@@ -68,9 +68,16 @@ CREATE TEMP TABLE mg_cand AS
 SELECT fp.fid, fp.parent, s.sid
 FROM mg_fparent fp
 JOIN mg_faces f USING (fid)
-LEFT JOIN mg_src s ON (CASE WHEN f.thin THEN ST_Intersects(s.geom, f.geom) AND pg_temp.m2(ST_Intersection(s.geom, f.geom)) > 0.5 * f.area
-                            ELSE ST_Intersects(s.geom, f.anchor) END)
-    AND (current_setting('gridd.by_location') = '1' OR s.parent_code = fp.parent);
+LEFT JOIN mg_src s ON ST_Intersects(s.geom, f.anchor)
+    AND (current_setting('gridd.by_location') = '1' OR s.parent_code = fp.parent)
+WHERE NOT f.thin
+UNION ALL
+SELECT fp.fid, fp.parent, s.sid
+FROM mg_fparent fp
+JOIN mg_faces f USING (fid)
+LEFT JOIN mg_src s ON ST_Intersects(s.geom, f.geom) AND pg_temp.m2(ST_Intersection(s.geom, f.geom)) > 0.5 * f.area
+    AND (current_setting('gridd.by_location') = '1' OR s.parent_code = fp.parent)
+WHERE f.thin;
 CREATE INDEX ON mg_cand (fid);
 
 -- Each source's home: the parent holding most of its area.
