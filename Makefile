@@ -20,6 +20,11 @@ run: deps build
 
 test: test-deps build
 	./$(BIN) with-db -- $(GO) test -count=1 ./...
+	GO=$(GO) scripts/fuzz-short
+
+# fuzz runs every fuzz target longer: make fuzz FUZZTIME=1m
+fuzz:
+	GO=$(GO) FUZZTIME=$${FUZZTIME:-30s} scripts/fuzz-short
 
 build: $(BIN)
 
