@@ -5,7 +5,9 @@ type MergeParams struct {
 	// Base lists departments in priority order; the first with a grid
 	// layer provides the grid shapes. Default: zongzhi.
 	Base []string `json:"base"`
-	// Strategy is "base" (grid shapes from the base department).
+	// Strategy is "base" (grid shapes from the base department) or
+	// "overlay" (the common refinement of every department's grids, slivers
+	// absorbed: grids whose borders every department's borders respect).
 	Strategy string `json:"strategy"`
 	// GridSize snaps all coordinates (metres) so shared borders are shared
 	// exactly. Default 0.01.
@@ -62,8 +64,8 @@ func (p *MergeParams) Defaults() {
 
 // Validate refuses parameters a merge cannot run with.
 func (p MergeParams) Validate() error {
-	if p.Strategy != "base" {
-		return Errorf(EINVALID, "unknown merge strategy %q: use base", p.Strategy)
+	if p.Strategy != "base" && p.Strategy != "overlay" {
+		return Errorf(EINVALID, "unknown merge strategy %q: use base or overlay", p.Strategy)
 	}
 	for _, v := range []struct {
 		name string

@@ -136,6 +136,17 @@ func (db *DB) Merge(ctx context.Context, p geo.MergeParams) (geo.MergeReport, er
 	if _, err := tx.Exec(ctx, prepareMergeSQL); err != nil {
 		return rep, fmt.Errorf("prepare sources: %w", err)
 	}
+	if p.Strategy == "overlay" {
+		if err := set("base_dept", rep.BaseDept); err != nil {
+			return rep, err
+		}
+		if _, err := tx.Exec(ctx, overlaySQL); err != nil {
+			return rep, fmt.Errorf("overlay the departments' grids: %w", err)
+		}
+	}
+	if err := set("absorb_sources", map[bool]string{true: "1", false: "0"}[p.Strategy == "overlay"]); err != nil {
+		return rep, err
+	}
 	// Missing admin levels are derived from the level below by code prefix.
 	for _, d := range []struct {
 		level geo.Level
@@ -246,6 +257,37 @@ BEGIN
         EXECUTE format('DROP TABLE %I', t);
     END LOOP;
 END $$`
+
+// overlaySQL replaces the base grids by the common refinement of every
+// department's latest grid layer: all their borders noded together, each
+// face labelled by the set of departmental grids covering it, faces with
+// the same set united into one cell. Cells carry no code; they are named
+// after the base department's grid they lie in.
+const overlaySQL = `
+CREATE TEMP TABLE mg_ovl_src AS
+SELECT l.dept_code, f.id AS feature_id, f.name,
+       ST_CollectionExtract(ST_ReducePrecision(ST_MakeValid(f.geom), current_setting('gridd.grid_size')::float8), 3) AS geom
+FROM (SELECT DISTINCT ON (dept_code) id, dept_code FROM source_layers
+      WHERE level = 'grid' AND dept_code IS NOT NULL ORDER BY dept_code, version DESC) l
+JOIN source_features f ON f.layer_id = l.id;
+CREATE INDEX ON mg_ovl_src USING gist (geom);
+CREATE TEMP TABLE mg_ovl_faces AS
+SELECT row_number() OVER ()::int AS fid, geom, ST_PointOnSurface(geom) AS anchor
+FROM (SELECT (ST_Dump(ST_Polygonize(u))).geom AS geom
+      FROM (SELECT ST_UnaryUnion(ST_Collect(ST_Boundary(geom)), current_setting('gridd.grid_size')::float8) AS u FROM mg_ovl_src) x) f
+WHERE ST_Area(geom) > 0;
+CREATE INDEX ON mg_ovl_faces USING gist (anchor);
+CREATE TEMP TABLE mg_ovl_cells AS
+SELECT sig, min(name) AS name, ST_UnaryUnion(ST_Collect(geom), current_setting('gridd.grid_size')::float8) AS geom
+FROM (
+    SELECT f.fid, f.geom, array_agg(s.feature_id ORDER BY s.feature_id) AS sig,
+           (array_agg(s.name ORDER BY s.dept_code = current_setting('gridd.base_dept') DESC, s.feature_id))[1] AS name
+    FROM mg_ovl_faces f JOIN mg_ovl_src s ON ST_Intersects(s.geom, f.anchor)
+    GROUP BY f.fid, f.geom
+) x GROUP BY sig;
+TRUNCATE mg_base;
+INSERT INTO mg_base (feature_id, fid, code, name, parent_code, households, population, geom)
+SELECT NULL, row_number() OVER (ORDER BY sig)::int, '', name, '', NULL, NULL, geom FROM mg_ovl_cells;`
 
 // deriveCommunitiesSQL dissolves base grids by the community code they
 // carry. $1 'community', $2 12, $3 unused.

@@ -243,3 +243,17 @@ func TestMergeRefusesBadInput(t *testing.T) {
 		t.Errorf("failed merges left %d generations", n)
 	}
 }
+
+// TestMergeOverlay: the overlay strategy makes grids from the common
+// refinement of all departments' layers; the coverage rules hold.
+func TestMergeOverlay(t *testing.T) {
+	db := pgtest.NewDB(t)
+	loadCity(t, db, "330205", 3)
+	rep := merge(t, db, geo.MergeParams{Strategy: "overlay"})
+	checkCoverage(t, db, rep.Generation)
+	base := merge(t, db, geo.MergeParams{})
+	t.Logf("overlay: %d grids (base strategy: %d); codes %v; timings %v", rep.Levels["grid"].Areas, base.Levels["grid"].Areas, rep.Codes, rep.Timings)
+	if rep.Levels["grid"].Areas <= base.Levels["grid"].Areas {
+		t.Errorf("the refinement of three layers should make more grids than the base layer alone")
+	}
+}

@@ -174,6 +174,7 @@ func runMerge(ctx context.Context, args []string, stdout io.Writer) error {
 	dbf.register(fs)
 	var p geo.MergeParams
 	base := fs.String("base", "zongzhi", "departments whose grid layer provides the grid shapes, in priority order (comma-separated)")
+	fs.StringVar(&p.Strategy, "strategy", "base", "base: grid shapes from the base department; overlay: the common refinement of every department's grids")
 	fs.Float64Var(&p.SliverArea, "sliver-area", 0, "pieces smaller than this many m² are slivers (default 1000)")
 	fs.Float64Var(&p.SliverWidth, "sliver-width", 0, "pieces thinner than this mean width in m are slivers (default 20)")
 	fs.Float64Var(&p.GapNewArea, "gap-new-area", 0, "uncovered community area from this many m² becomes a new grid (default 50000)")

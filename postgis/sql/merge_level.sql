@@ -200,6 +200,10 @@ ALTER TABLE mg_parts ADD COLUMN sliver boolean;
 UPDATE mg_parts SET sliver =
     (rank_in_child > 1 AND (area < current_setting('gridd.sliver_area')::float8 OR width < current_setting('gridd.sliver_width')::float8))
     OR (current_setting('gridd.by_location') = '1' AND child_area < largest_child_of_source
+        AND (child_area < current_setting('gridd.sliver_area')::float8 OR width < current_setting('gridd.sliver_width')::float8))
+    -- With the overlay strategy every source is a cell of the refinement,
+    -- and a cell that is itself a sliver goes to its neighbours.
+    OR (current_setting('gridd.absorb_sources') = '1'
         AND (child_area < current_setting('gridd.sliver_area')::float8 OR width < current_setting('gridd.sliver_width')::float8));
 
 -- Slivers that touch each other (where several intruders meet in a corner)
