@@ -86,6 +86,8 @@ UPDATE mg_grid g SET src_name = CASE
 WHERE g.code IS NOT NULL;
 
 -- Each admin area becomes exactly the union of its children, bottom up.
+-- (Geometry is stored normalized: a union's vertex order depends on the
+-- order rows arrive in, and identical merges must store identical areas.)
 -- Cleaning ran top down, but snap rounding may have moved a parent's border
 -- by a hair when its children were noded; rebuilt from the grids, every
 -- level nests and covers exactly. (A community without grids keeps its own
@@ -102,14 +104,14 @@ WHERE o.level = 'district' AND o.code = u.code;
 
 INSERT INTO areas (generation, level, code, name, parent_code, households, population, geom, area_m2, review)
 SELECT current_setting('gridd.gen')::int, level, code, name, parent_code, households, population,
-       ST_Multi(geom), pg_temp.m2(geom), ''
+       ST_Multi(ST_Normalize(geom)), pg_temp.m2(geom), ''
 FROM mg_out;
 
 INSERT INTO areas (generation, level, code, name, parent_code, households, population, geom, area_m2, review)
 SELECT current_setting('gridd.gen')::int, 'grid', code, src_name, community,
        CASE WHEN households IS NOT NULL AND src_area > 0 THEN round(households * least(1, area / src_area))::int END,
        CASE WHEN population IS NOT NULL AND src_area > 0 THEN round(population * least(1, area / src_area))::int END,
-       ST_Multi(geom), area,
+       ST_Multi(ST_Normalize(geom)), area,
        CASE WHEN is_new THEN 'new grid from a gap no departmental grid covers' ELSE '' END
 FROM mg_grid WHERE code IS NOT NULL;
 
