@@ -15,6 +15,7 @@ const (
 	EUNAUTHORIZED = "unauthorized" // no or bad credentials
 	EFORBIDDEN    = "forbidden"    // credentials fine, action not allowed
 	ETOOLARGE     = "too_large"    // a body or upload beyond the limit
+	ETOOMANY      = "too_many"     // a rate limit or a login lockout: retry later
 	EUNAVAILABLE  = "unavailable"  // a dependency (the database) is down
 	EINTERNAL     = "internal"     // a bug or an unexpected failure
 )

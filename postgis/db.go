@@ -16,7 +16,8 @@ import (
 
 // DB is the gridd database: a connection pool on a PostGIS ≥ 3.1 database.
 type DB struct {
-	Pool *pgxpool.Pool
+	Pool  *pgxpool.Pool
+	tiles tileState // prepared tile geometry built and being built
 }
 
 // Config is how to reach the database.

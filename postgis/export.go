@@ -9,6 +9,8 @@ import (
 	"strconv"
 
 	"github.com/gridd/gridd/geo"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/wkb"
 )
 
 // exportAreasSQL lists the areas of one level of a generation for export.
@@ -68,6 +70,57 @@ func (db *DB) ExportAreas(ctx context.Context, generation int, level geo.Level, 
 	}
 	_, err = io.WriteString(w, "\n]}\n")
 	return err
+}
+
+// eachAreaSQL streams the areas of one level of a generation with their
+// exact geometry (WKB, no rounding) for the file exporters.
+const eachAreaSQL = `
+SELECT code, name, parent_code, households, population, round(area_m2::numeric, 1)::float8, review,
+       ST_AsBinary(geom, 'NDR')
+FROM areas WHERE generation = $1 AND level = $2 ORDER BY code`
+
+// EachArea calls fn with every area of one level of a generation (0: the
+// active one), in code order, with its area in m² and the merge's reason
+// to review it ("" for none). Rows stream: memory holds one area at a
+// time. An error from fn stops the iteration and is returned as is.
+func (db *DB) EachArea(ctx context.Context, generation int, level geo.Level, fn func(a geo.Area, areaM2 float64, review string) error) error {
+	gen, err := db.resolveGeneration(ctx, generation)
+	if err != nil {
+		return err
+	}
+	rows, err := db.Pool.Query(ctx, eachAreaSQL, gen, string(level))
+	if err != nil {
+		return geo.WrapError(geo.EUNAVAILABLE, err, "export")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		a := geo.Area{Generation: gen, Level: level}
+		var areaM2 float64
+		var review string
+		var b []byte
+		if err := rows.Scan(&a.Code, &a.Name, &a.ParentCode, &a.Households, &a.Population, &areaM2, &review, &b); err != nil {
+			return geo.WrapError(geo.EUNAVAILABLE, err, "export")
+		}
+		g, err := wkb.Unmarshal(b)
+		if err != nil {
+			return geo.WrapError(geo.EINTERNAL, err, "area %s of generation %d", a.Code, gen)
+		}
+		switch g := g.(type) {
+		case orb.MultiPolygon:
+			a.Geometry = g
+		case orb.Polygon:
+			a.Geometry = orb.MultiPolygon{g}
+		default:
+			return geo.Errorf(geo.EINTERNAL, "area %s of generation %d is a %s, not a polygon", a.Code, gen, g.GeoJSONType())
+		}
+		if err := fn(a, areaM2, review); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return geo.WrapError(geo.EUNAVAILABLE, err, "export")
+	}
+	return nil
 }
 
 func intOrEmpty(p *int) string {

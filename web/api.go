@@ -9,7 +9,7 @@ import (
 	"github.com/paulmach/orb"
 )
 
-// handleLocate answers GET /api/v1/locate?lon=&lat=[&gen=].
+// handleLocate answers GET /api/v1/locate?lon=&lat=[&gen=][&srs=][&tolerance_m=].
 func (s *Server) handleLocate(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	lon, err := floatParam(q.Get("lon"), "lon", -180, 180)
@@ -25,6 +25,10 @@ func (s *Server) handleLocate(w http.ResponseWriter, r *http.Request) {
 	gen, err := genParam(q.Get("gen"))
 	if err != nil {
 		writeError(w, r, err)
+		return
+	}
+	if s.deps.Routing != nil {
+		s.routeLocate(w, r, lon, lat, gen)
 		return
 	}
 	chain, err := s.deps.Locator.Locate(r.Context(), orb.Point{lon, lat}, gen)

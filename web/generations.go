@@ -6,7 +6,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/gorilla/mux"
 	"github.com/gridd/gridd/geo"
@@ -22,6 +25,22 @@ type GenerationStore interface {
 	ExportAreas(ctx context.Context, gen int, level geo.Level, format string, w io.Writer) error
 	ExportCrosswalk(ctx context.Context, gen int, dept string, w io.Writer) error
 	WritePieces(ctx context.Context, gen int, kind string, w io.Writer) error
+}
+
+// FileExporter writes one level of a generation (0: the active one) to a
+// new file at path in a format that cannot be streamed while it is made:
+// "gpkg", a GeoPackage, or "shp", a shapefile zipped into path (.zip).
+type FileExporter interface {
+	ExportFile(ctx context.Context, gen int, level geo.Level, format, path string) error
+}
+
+// fileFormat is how a file export is named and sent.
+type fileFormat struct{ ext, contentType string }
+
+// fileFormats are the export formats made as files first.
+var fileFormats = map[string]fileFormat{
+	"gpkg": {".gpkg", "application/geopackage+sqlite3"},
+	"shp":  {".zip", "application/zip"},
 }
 
 // maxJSONBody bounds JSON request bodies.
@@ -114,6 +133,18 @@ func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	if s.tiles != nil {
+		// Serve the new generation's tiles at once and pre-warm them; a
+		// failed refresh only delays that by the catalog's lifetime.
+		s.tiles.catalog(r.Context(), true)
+	}
+	if s.deps.Routing != nil {
+		// Locate in the new generation as soon as this answer is out;
+		// other replicas hear of it from the database (LISTEN).
+		if _, err := s.deps.Routing.Refresh(r.Context()); err != nil {
+			s.deps.Logger.Error("refresh the point index after activation", "generation", gen, "err", err)
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"generation": gen, "state": geo.GenerationActive})
 }
 
@@ -160,9 +191,13 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	if format == "" {
 		format = "geojson"
 	}
+	if f, ok := fileFormats[format]; ok {
+		s.exportFile(w, r, gen, level, format, f)
+		return
+	}
 	ctype := map[string]string{"geojson": "application/geo+json", "csv": "text/csv; charset=utf-8"}[format]
 	if ctype == "" {
-		writeError(w, r, geo.Errorf(geo.EINVALID, "export format %q: use geojson or csv", format))
+		writeError(w, r, geo.Errorf(geo.EINVALID, "export format %q: use geojson, csv, gpkg or shp", format))
 		return
 	}
 	w.Header().Set("Content-Type", ctype)
@@ -170,6 +205,38 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	if err := s.deps.Generations.ExportAreas(r.Context(), gen, level, format, &lazyWriter{w: w}); err != nil {
 		writeError(w, r, err)
 	}
+}
+
+// exportFile answers a GeoPackage or zipped-shapefile download. Neither can
+// be sent while it is made (SQLite writes its pages out of order; a zip
+// needs the shapefile's parts first), so the file is made in a temporary
+// folder, sent with its length, and removed.
+func (s *Server) exportFile(w http.ResponseWriter, r *http.Request, gen int, level geo.Level, format string, f fileFormat) {
+	if s.deps.Exports == nil {
+		writeError(w, r, geo.Errorf(geo.EINVALID, "export format %q is not available on this server: use geojson or csv", format))
+		return
+	}
+	dir, err := os.MkdirTemp(s.cfg.UploadDir, "gridd-export-")
+	if err != nil {
+		writeError(w, r, geo.WrapError(geo.EUNAVAILABLE, err, "cannot make a temporary folder for the export: check the disk space and --upload-dir"))
+		return
+	}
+	defer os.RemoveAll(dir)
+	name := level.Plural() + f.ext
+	path := filepath.Join(dir, name)
+	if err := s.deps.Exports.ExportFile(r.Context(), gen, level, format, path); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	file, err := os.Open(path)
+	if err != nil {
+		writeError(w, r, geo.WrapError(geo.EINTERNAL, err, "export"))
+		return
+	}
+	defer file.Close()
+	w.Header().Set("Content-Type", f.contentType)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	http.ServeContent(w, r, name, time.Time{}, file)
 }
 
 func (s *Server) handlePieces(w http.ResponseWriter, r *http.Request) {

@@ -23,6 +23,8 @@ func statusOf(code string) int {
 		return http.StatusForbidden
 	case geo.ETOOLARGE:
 		return http.StatusRequestEntityTooLarge
+	case geo.ETOOMANY:
+		return http.StatusTooManyRequests
 	case geo.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
 	}

@@ -12,16 +12,29 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/gridd/gridd/geo"
+	"github.com/paulmach/orb"
 )
 
 //go:embed all:dist
 var distFS embed.FS
 
-// TileSource cuts vector tiles of the unified coverage.
+// TileSource cuts vector tiles of the unified coverage and of the
+// departmental layers, and says what there is to cut.
 type TileSource interface {
-	// AreaTile returns an MVT tile of one level of a generation (0: the
-	// active one); nil when the tile is empty.
-	AreaTile(ctx context.Context, generation int, level geo.Level, z, x, y int) ([]byte, error)
+	// Tile returns one MVT tile; nil when the tile is empty.
+	Tile(ctx context.Context, q geo.TileQuery) ([]byte, error)
+	// TileCatalog returns the active generation, the generations and the
+	// latest departmental grid layers.
+	TileCatalog(ctx context.Context) (geo.TileCatalog, error)
+	// Bounds returns the lon/lat extent of a generation (layerID 0) or a
+	// departmental layer version.
+	Bounds(ctx context.Context, gen int, layerID int64) (orb.Bound, error)
+}
+
+// FeatureSource pages through the features of a level or departmental
+// layer as GeoJSON, for OGC API – Features.
+type FeatureSource interface {
+	Features(ctx context.Context, q geo.FeatureQuery) (geo.FeaturePage, error)
 }
 
 // Pinger reports whether the database answers.
@@ -35,15 +48,28 @@ type Config struct {
 	UploadDir       string        // where uploads are kept while imported ("" = system temp)
 	MaxUploadBytes  int64         // largest accepted upload (0 = 512 MiB)
 	ShutdownTimeout time.Duration // how long in-flight requests may finish
+	TileCacheBytes  int64         // memory for cached tiles (0 = 256 MiB, <0 = none)
+	TileCacheDir    string        // disk cache of tiles ("" = none)
+	NoTilePrewarm   bool          // do not pre-warm low zooms at activation (benchmarks of cold tiles)
+	PublicTiles     bool          // tiles and OGC features of the coverage without credentials
+	SessionTTL      time.Duration // console session lifetime (0 = 12 h)
+	DevToken        string        // FOR TESTS ONLY: a bearer token that is an admin and may name itself (X-Gridd-Actor/Role)
 }
 
 // Deps are the services the HTTP layer calls.
 type Deps struct {
 	Locator     geo.Locator
 	Tiles       TileSource
+	Features    FeatureSource
 	Generations GenerationStore
+	Exports     FileExporter // GeoPackage and zipped-shapefile downloads; nil: GeoJSON and CSV only
 	Importer    LayerImporter
 	Health      Pinger
+	Routing     Router        // in-memory point location; nil: Locator (SQL) answers /locate
+	Incidents   IncidentStore // the case workflow; nil: no /incidents, /open311
+	Casework    CaseworkStore
+	Events      *EventHub // fans incident events out to SSE streams
+	Auth        AuthStore // sessions, tokens, the audit log; nil: every protected route answers 503
 	Logger      *slog.Logger
 }
 
@@ -52,6 +78,8 @@ type Server struct {
 	cfg    Config
 	deps   Deps
 	router *mux.Router
+	tiles  *tileService // nil without deps.Tiles
+	auth   *authState   // failed logins
 }
 
 // NewServer wires the routes.
@@ -62,15 +90,20 @@ func NewServer(cfg Config, deps Deps) *Server {
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 10 * time.Second
 	}
-	s := &Server{cfg: cfg, deps: deps, router: mux.NewRouter()}
+	s := &Server{cfg: cfg, deps: deps, router: mux.NewRouter(), auth: newAuthState()}
+	if deps.Tiles != nil {
+		s.tiles = newTileService(deps.Tiles, cfg, deps.Logger)
+	}
 	s.routes()
 	return s
 }
 
 func (s *Server) routes() {
 	r := s.router
+	r.Use(s.authenticate) // every matched route: see policy in auth.go
 	r.HandleFunc("/healthz", s.handleHealth).Methods(http.MethodGet, http.MethodHead)
 	api := r.PathPrefix("/api/v1").Subrouter()
+	s.authRoutes(api)
 	api.HandleFunc("/locate", s.handleLocate).Methods(http.MethodGet)
 	api.HandleFunc("/generations", s.handleGenerations).Methods(http.MethodGet)
 	api.HandleFunc("/merges", s.handleMerge).Methods(http.MethodPost)
@@ -81,10 +114,17 @@ func (s *Server) routes() {
 	api.HandleFunc("/generations/{gen}/pieces", s.handlePieces).Methods(http.MethodGet)
 	api.HandleFunc("/layers", s.handleUploadLayer).Methods(http.MethodPost)
 	api.HandleFunc("/jobs/{id}", s.handleJob).Methods(http.MethodGet)
+	s.caseworkRoutes(api)
 	api.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, geo.Errorf(geo.ENOTFOUND, "no API endpoint %s %s", r.Method, r.URL.Path))
 	})
 	r.HandleFunc("/tiles/{layer}/{z:[0-9]+}/{x:[0-9]+}/{y:[0-9]+}.mvt", s.handleTile).Methods(http.MethodGet)
+	r.HandleFunc("/tiles/dept/{dept}/{z:[0-9]+}/{x:[0-9]+}/{y:[0-9]+}.mvt", s.handleTile).Methods(http.MethodGet)
+	r.HandleFunc("/tiles/style.json", s.handleStyle).Methods(http.MethodGet)
+	r.HandleFunc("/tiles/{layer}.json", s.handleTileJSON).Methods(http.MethodGet)
+	r.HandleFunc("/tiles/dept/{dept}.json", s.handleTileJSON).Methods(http.MethodGet)
+	s.ogcRoutes(r.PathPrefix("/ogc").Subrouter())
+	s.open311Routes(r)
 	assets, _ := fs.Sub(distFS, "dist")
 	r.PathPrefix("/").Handler(http.FileServer(http.FS(assets)))
 }
@@ -94,12 +134,16 @@ func (s *Server) Handler() http.Handler { return s.router }
 
 // Serve answers on l until ctx ends, then drains in-flight requests.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	if s.tiles != nil {
+		defer s.tiles.close()
+	}
 	srv := &http.Server{
 		Handler:           s.router,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	srv.RegisterOnShutdown(s.closeStreams) // SSE streams never end on their own
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	select {

@@ -28,8 +28,14 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	shot := filepath.Join(shots, "console-map.png")
+	// The console logs in through its form as an operator.
+	pw := shownOnce.FindStringSubmatch(mustGridd(t, "user", "add", "--db", dbURL, "--login", "smoke", "--role", "viewer"))
+	if pw == nil {
+		t.Fatal("gridd user add printed no password")
+	}
 	cmd := exec.Command("node", "test/smoke.mjs", base, shot)
 	cmd.Dir = "../../web/console"
+	cmd.Env = append(os.Environ(), "GRIDD_LOGIN=smoke", "GRIDD_PASSWORD="+pw[1])
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("console smoke test failed (%v): %s\n(run 'make test', which installs chromium and the npm packages)", err, out)

@@ -31,6 +31,10 @@ func commands() []command {
 		{"check", "validate a generation: overlaps, gaps, nesting, codes (exit 1 on a violation)", runCheck},
 		{"generations", "list generations", runGenerations},
 		{"export", "export a level of a generation, or a department's crosswalk", runExport},
+		{"assign", "locate the points of a CSV file: grid, community, street, district (--in, --out)", runAssign},
+		{"categories", "list the incident category catalogue, or load one from a CSV file", runCategories},
+		{"user", "accounts: add, passwd, list (--login, --role, --scope)", runUser},
+		{"token", "API tokens: create (shown once), revoke ID, list", runToken},
 		{"with-db", "start a throwaway embedded PostGIS, run a command with GRIDD_TEST_DATABASE_URL, stop it", runWithDB},
 	}
 }

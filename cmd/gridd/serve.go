@@ -20,8 +20,16 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	seed := fs.Int("seed", 0, "demo seed (with --demo; 0: the default)")
 	maxUploadMB := fs.Int64("max-upload-mb", 512, "largest layer file accepted over HTTP, in MiB")
 	uploadDir := fs.String("upload-dir", "", "where uploaded layer files wait while imported (default: the system's temp dir)")
+	tileCacheMB := fs.Int64("tile-cache-mb", 256, "memory for cached vector tiles, in MiB (0: no memory cache)")
+	tileCacheDir := fs.String("tile-cache-dir", "", "directory for a disk cache of vector tiles (default: none)")
+	tolerance := fs.Float64("locate-tolerance", 100, "metres: a point outside the coverage goes to the nearest grid within this (flagged)")
+	publicTiles := fs.Bool("public-tiles", false, "serve the coverage's tiles and OGC features without credentials (never incidents)")
+	devToken := fs.String("dev-token", "", "FOR TESTS ONLY: a bearer token that is an admin and may act as anyone (X-Gridd-Actor/X-Gridd-Role)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *devToken != "" && len(*devToken) < 20 {
+		return geo.Errorf(geo.EINVALID, "--dev-token is for tests: give it at least 20 random characters")
 	}
 	srv := web.NewServer(web.Config{Addr: *addr}, web.Deps{})
 	// Listen before starting the database: a busy port fails fast.
@@ -45,9 +53,21 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	}
+	if err := ensureFirstAdmin(ctx, db.DB, stdout); err != nil {
+		return err
+	}
 	imports := newImportService(ctx, db.DB, 2)
-	srv = web.NewServer(web.Config{Addr: *addr, UploadDir: *uploadDir, MaxUploadBytes: *maxUploadMB << 20},
-		web.Deps{Locator: db, Tiles: db, Health: db, Generations: db, Importer: imports})
+	tileCacheBytes := *tileCacheMB << 20
+	if tileCacheBytes == 0 {
+		tileCacheBytes = -1 // web.Config: negative is none, 0 the default
+	}
+	cwCtx, cwCancel := context.WithCancel(ctx)
+	defer cwCancel()
+	router, hub := startCasework(cwCtx, db.DB, caseworkOptions{toleranceM: *tolerance})
+	srv = web.NewServer(web.Config{Addr: *addr, UploadDir: *uploadDir, MaxUploadBytes: *maxUploadMB << 20, TileCacheBytes: tileCacheBytes, TileCacheDir: *tileCacheDir,
+		PublicTiles: *publicTiles, DevToken: *devToken},
+		web.Deps{Locator: db, Tiles: db, Features: db, Health: db, Generations: db, Exports: fileExporter{db: db.DB}, Importer: imports,
+			Routing: router, Incidents: db, Casework: db, Events: hub, Auth: db})
 	fmt.Fprintf(stdout, "gridd serving on http://%s\n", displayAddr(l.Addr().String()))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

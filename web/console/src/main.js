@@ -1,60 +1,51 @@
 // The grid centre's map: the four levels of the active generation as vector
-// tiles from this server, no internet basemap. Clicking a point asks the
-// locate API for its district → street → community → grid chain.
+// tiles from this server, styled by the server's /tiles/style.json (layer
+// ids grids-fill, communities-fill, {level}-line, grids-selected), no
+// internet basemap. Clicking a point asks the locate API for its
+// district → street → community → grid chain.
 import * as maplibregl from 'maplibre-gl';
 
+// The switcher's entries: the style's layers {layer}-line and {layer}-fill.
 const LEVELS = [
-  { layer: 'grids', name: '网格', fill: true, line: '#2b7bb9', width: 0.6, minzoom: 10 },
-  { layer: 'communities', name: '社区/村', line: '#5a5a8f', width: 1.2, minzoom: 9 },
-  { layer: 'streets', name: '街道/镇', line: '#b8442e', width: 2.2, minzoom: 0 },
-  { layer: 'districts', name: '区', line: '#222', width: 3.2, minzoom: 0 },
+  { layer: 'grids', name: '网格' },
+  { layer: 'communities', name: '社区/村' },
+  { layer: 'streets', name: '街道/镇' },
+  { layer: 'districts', name: '区' },
 ];
 const LEVEL_NAMES = { district: '区', street: '街道/镇', community: '社区/村', grid: '网格' };
 
-function tileURL(layer) {
-  return `${location.origin}/tiles/${layer}/{z}/{x}/{y}.mvt`;
-}
-
-function style() {
-  const sources = {};
-  const layers = [{ id: 'background', type: 'background', paint: { 'background-color': '#eef1f4' } }];
-  for (const l of LEVELS) {
-    sources[l.layer] = { type: 'vector', tiles: [tileURL(l.layer)], minzoom: 0, maxzoom: 16 };
-  }
-  // Grids get one of seven pale colours by code, so neighbours stand apart.
-  layers.push({
-    id: 'grids-fill', type: 'fill', source: 'grids', 'source-layer': 'grids', minzoom: 10,
-    paint: {
-      'fill-color': ['match', ['%', ['to-number', ['get', 'code']], 7],
-        0, '#cfe3f3', 1, '#d8efd3', 2, '#f6e3c7', 3, '#e6d7f0', 4, '#f4d3d3', 5, '#d3f0ee', '#ecebd0'],
-      'fill-opacity': ['case', ['boolean', ['feature-state', 'selected'], false], 0.95, 0.7],
-    },
-  });
-  layers.push({
-    id: 'communities-fill', type: 'fill', source: 'communities', 'source-layer': 'communities', maxzoom: 10,
-    paint: {
-      'fill-color': ['match', ['%', ['to-number', ['get', 'code']], 5],
-        0, '#dbe7f1', 1, '#e2eedc', 2, '#f2e8d8', 3, '#e9e1f0', '#ecebd8'],
-      'fill-opacity': 0.8,
-    },
-  });
-  for (const l of LEVELS) {
-    layers.push({
-      id: `${l.layer}-line`, type: 'line', source: l.layer, 'source-layer': l.layer, minzoom: l.minzoom,
-      paint: { 'line-color': l.line, 'line-width': l.width },
+// The API needs an account: log in first (POST /api/v1/login sets the
+// session cookie that tiles and API calls then carry).
+async function ensureLogin() {
+  if ((await fetch('/api/v1/me')).ok) return;
+  const form = document.getElementById('login');
+  form.hidden = false;
+  await new Promise((resolve) => {
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const res = await fetch('/api/v1/login', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          login: document.getElementById('login-user').value,
+          password: document.getElementById('login-pass').value,
+        }),
+      });
+      if (res.ok) {
+        form.hidden = true;
+        resolve();
+        return;
+      }
+      const body = await res.json().catch(() => ({}));
+      document.getElementById('login-error').textContent = body.error?.message || '登录失败';
     });
-  }
-  layers.push({
-    id: 'grids-selected', type: 'line', source: 'grids', 'source-layer': 'grids',
-    filter: ['==', ['get', 'code'], ''],
-    paint: { 'line-color': '#e0301e', 'line-width': 3 },
   });
-  return { version: 8, sources, layers };
 }
+await ensureLogin();
 
 const map = new maplibregl.Map({
   container: 'map',
-  style: style(),
+  style: '/tiles/style.json',
   center: [121.66, 29.76],
   zoom: 10,
   maxZoom: 18,

@@ -27,6 +27,12 @@ try {
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('requestfailed', (r) => errors.push('request failed: ' + r.url()));
   await page.goto(base + '/');
+  // Log in through the console's form (console_test.go makes the account).
+  if (process.env.GRIDD_LOGIN) {
+    await page.fill('#login-user', process.env.GRIDD_LOGIN);
+    await page.fill('#login-pass', process.env.GRIDD_PASSWORD);
+    await page.click('#login button[type=submit]');
+  }
   await page.waitForFunction(() => window.griddMap && window.griddMap.loaded() && window.griddMap.areTilesLoaded(),
     null, { timeout: 30000 });
   // Zoom in until grids show and render.

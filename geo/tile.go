@@ -1,0 +1,75 @@
+package geo
+
+import (
+	"encoding/json"
+
+	"github.com/paulmach/orb"
+)
+
+// Tile layer names besides the levels' plurals (districts, streets,
+// communities, grids).
+const (
+	LabelsLayer     = "labels" // one point per area, inside it, with its name
+	DeptLayerPrefix = "dept/"  // dept/{code}: a department's latest grid layer
+)
+
+// TileQuery asks for one vector tile of one layer.
+type TileQuery struct {
+	Layer      string // a level's plural, LabelsLayer, or DeptLayerPrefix + department code
+	Generation int    // for levels and labels: the generation (resolved, not 0)
+	LayerID    int64  // for departmental layers: the source layer version's id
+	Z, X, Y    int
+	Datum      Datum // DatumWGS84 or DatumGCJ02
+}
+
+// DeptLayer is the latest version of a department's grid layer.
+type DeptLayer struct {
+	Dept     string `json:"dept"`      // department code, e.g. "zongzhi"
+	DeptName string `json:"dept_name"` // e.g. "综治"
+	LayerID  int64  `json:"layer_id"`
+	Version  int    `json:"version"`
+	Name     string `json:"name"`
+	Features int    `json:"features"`
+}
+
+// TileCatalog is what a tile server needs to resolve a request without
+// asking the database each time: the active generation (0: none), every
+// generation's id, and the latest departmental grid layers.
+type TileCatalog struct {
+	Active      int
+	Generations []int
+	Depts       []DeptLayer
+}
+
+// FeatureQuery asks for a page of features of one collection: a level of
+// a generation, or a departmental layer version.
+type FeatureQuery struct {
+	Level      Level // set for a level's collection
+	Generation int   // resolved generation, with Level
+	LayerID    int64 // set for a departmental layer's collection
+	BBox       *orb.Bound
+	Limit      int
+	Offset     int
+	Properties []string // nil: every property
+	ID         string   // one feature by id (a code, or a departmental feature's fid)
+}
+
+// FeaturePage is a page of GeoJSON features and how many match in all.
+type FeaturePage struct {
+	Features []json.RawMessage
+	Matched  int
+}
+
+// LabelMinZoom is the first zoom at which the labels layer carries the
+// labels of a level: below it they would only crowd each other.
+func LabelMinZoom(l Level) int {
+	switch l {
+	case District:
+		return 8
+	case Street:
+		return 10
+	case Community:
+		return 12
+	}
+	return 14
+}
