@@ -148,7 +148,7 @@ func (db *DB) ExportCrosswalk(ctx context.Context, generation int, dept string, 
 	}
 	rows, err := db.Pool.Query(ctx, `
 		SELECT c.source_code, f.name, c.grid_code, coalesce(a.name, ''), c.source_share, c.grid_share, c.area_m2
-		FROM crosswalk c JOIN source_features f ON f.id = c.feature_id
+		FROM crosswalk c JOIN source_features f ON f.layer_id = c.layer_id AND f.id = c.feature_id
 		LEFT JOIN areas a ON a.generation = c.generation AND a.code = c.grid_code
 		WHERE c.generation = $1 AND c.dept_code = $2
 		ORDER BY c.source_code, f.id, c.source_share DESC`, gen, dept)

@@ -48,16 +48,22 @@ const stageSQL = `CREATE TEMP TABLE import_stage (
     fid int, code text, name text, parent_code text, households int, population int, props jsonb, wkb bytea
 ) ON COMMIT DROP`
 
-// repairInPlaceSQL repairs the invalid features of a partition filled
-// straight from the file, noting the originals in import_bad for the
-// report, and drops what repair leaves empty. Format verbs: the partition
-// three times.
+// invalidFeaturesSQL finds the invalid features of a partition filled
+// straight from the file. A plain read, so PostgreSQL may scan it with
+// parallel workers. Format verb: the partition.
+const invalidFeaturesSQL = `SELECT fid FROM %s WHERE NOT ST_IsValid(geom)`
+
+// repairInPlaceSQL repairs the features $1 (fids) of a partition, noting
+// the originals in import_bad for the report, and drops what repair leaves
+// empty. Format verbs: the partition three times.
 const repairInPlaceSQL = `
 WITH bad AS (
-    INSERT INTO import_bad SELECT fid, code, name, geom FROM %s WHERE NOT ST_IsValid(geom) RETURNING fid
+    INSERT INTO import_bad SELECT fid, code, name, geom FROM %s WHERE fid = ANY($1) RETURNING fid
+), fixed AS (
+    UPDATE %s SET geom = ST_Multi(ST_CollectionExtract(ST_MakeValid(geom), 3)) WHERE fid IN (SELECT fid FROM bad)
+    RETURNING fid
 )
-UPDATE %s SET geom = ST_Multi(ST_CollectionExtract(ST_MakeValid(geom), 3)) WHERE fid IN (SELECT fid FROM bad);
-DELETE FROM %s WHERE fid IN (SELECT fid FROM import_bad) AND ST_IsEmpty(geom)`
+SELECT count(*) FROM fixed`
 
 // summarySQL answers the count, extent and area of a partition's features.
 // The area is measured planar in degrees, scaled by each feature's latitude
@@ -252,8 +258,22 @@ func (db *DB) ImportLayer(ctx context.Context, meta LayerMeta, next FeatureSourc
 	}
 	var ext [4]*float64
 	if direct {
-		if _, err := tx.Exec(ctx, fmt.Sprintf(repairInPlaceSQL, part, part, part)); err != nil {
-			return geo.WrapError(geo.EINVALID, err, "%s: geometry could not be repaired", meta.FileName)
+		rows, qerr := tx.Query(ctx, fmt.Sprintf(invalidFeaturesSQL, part))
+		if qerr != nil {
+			return qerr
+		}
+		bad, qerr := pgx.CollectRows(rows, pgx.RowTo[int32])
+		if qerr != nil {
+			return geo.WrapError(geo.EINVALID, qerr, "%s: geometry could not be checked", meta.FileName)
+		}
+		if len(bad) > 0 {
+			var n int
+			if err := tx.QueryRow(ctx, fmt.Sprintf(repairInPlaceSQL, part, part), bad).Scan(&n); err != nil {
+				return geo.WrapError(geo.EINVALID, err, "%s: geometry could not be repaired", meta.FileName)
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM `+part+` WHERE fid = ANY($1) AND ST_IsEmpty(geom)`, bad); err != nil {
+				return err
+			}
 		}
 		err = tx.QueryRow(ctx, fmt.Sprintf(summarySQL, part)).Scan(&rep.Features, &ext[0], &ext[1], &ext[2], &ext[3], &rep.AreaM2)
 	} else {
