@@ -233,10 +233,11 @@ func (db *DB) EventsSince(ctx context.Context, after int64, limit int) ([]geo.In
 }
 
 // candidatesSQL lists the people holding one of some roles at some codes,
-// with their open cases and duty windows. %s is the role condition.
+// with their open cases (kept in person_load by a trigger, migration 0008)
+// and duty windows. %s is the role condition.
 const candidatesSQL = `
 SELECT p.id, p.name, p.phone, a.role, a.area_code, a.post,
-       (SELECT count(*) FROM incidents i WHERE i.assignee_id = p.id AND i.state NOT IN ('closed', 'cancelled'))::int,
+       coalesce((SELECT l.open_cases FROM person_load l WHERE l.person_id = p.id), 0),
        coalesce(array_agg(w.weekday ORDER BY w.weekday, w.start_min) FILTER (WHERE w.person_id IS NOT NULL), '{}'),
        coalesce(array_agg(w.start_min ORDER BY w.weekday, w.start_min) FILTER (WHERE w.person_id IS NOT NULL), '{}'),
        coalesce(array_agg(w.end_min ORDER BY w.weekday, w.start_min) FILTER (WHERE w.person_id IS NOT NULL), '{}')
@@ -318,37 +319,36 @@ SELECT id, token::text FROM ins`
 // CreateIncident stores a report as a case routed to the person
 // responsible (see geo.ChooseAssignee), with its deadline from the
 // category's time limit in the working calendar, and records the first
-// event, all in one transaction committed before it returns. With an
+// event with it in one statement, committed before it returns. With an
 // Idempotency-Key already stored it returns that case and replayed=true
 // (or ECONFLICT when the request differs); nothing new is written.
 func (db *DB) CreateIncident(ctx context.Context, n geo.NewIncident) (inc geo.Incident, replayed bool, err error) {
 	if err := n.Validate(); err != nil {
 		return inc, false, err
 	}
-	if n.IdempotencyKey != "" {
-		if prev, err := db.replay(ctx, n); err == nil || geo.ErrorCode(err) != geo.ENOTFOUND {
-			return prev, err == nil, err
-		}
-	}
-	tx, err := db.Pool.Begin(ctx)
-	if err != nil {
-		return inc, false, geo.WrapError(geo.EUNAVAILABLE, err, "begin")
-	}
-	defer tx.Rollback(ctx)
-
-	// One round trip for the category, the calendar and the candidates.
+	// Two round trips in all, which is what a case costs on loopback:
+	// one batch reads the category, the calendar and the candidates (in
+	// one snapshot), one statement stores the case and its first event,
+	// atomically and committed on its own. A retry with a stored key finds
+	// it in that statement (ON CONFLICT), not in an extra query first.
 	b := &pgx.Batch{}
 	b.Queue(`SELECT now(), c.name, c.dept_code, d.name, c.role, c.limit_value, c.limit_unit, c.verify, c.active
 		FROM categories c JOIN departments d ON d.code = c.dept_code WHERE c.code = $1`, n.Category)
 	b.Queue(calendarSQL, time.Now().In(geo.ChinaTime).Format(time.DateOnly))
 	b.Queue(candidatesByCategorySQL, n.Location.Codes(), n.Category)
-	br := tx.SendBatch(ctx, b)
+	br := db.Pool.SendBatch(ctx, b)
 	var now time.Time
 	var cat geo.Category
 	var role string
 	err = br.QueryRow().Scan(&now, &cat.Name, &cat.Dept, &cat.DeptName, &role, &cat.Limit.Value, &cat.Limit.Unit, &cat.Verify, &cat.Active)
 	if errors.Is(err, pgx.ErrNoRows) || (err == nil && !cat.Active) {
 		br.Close()
+		// A retry of a case whose category has gone since is still a retry.
+		if n.IdempotencyKey != "" {
+			if prev, err := db.replay(ctx, n); err == nil {
+				return prev, true, nil
+			}
+		}
 		return inc, false, geo.Errorf(geo.EINVALID, "unknown or inactive category %q: GET /api/v1/categories lists them", n.Category)
 	}
 	if err != nil {
@@ -400,21 +400,18 @@ func (db *DB) CreateIncident(ctx context.Context, n geo.NewIncident) (inc geo.In
 	}
 	l := n.Location
 	var token string
-	err = tx.QueryRow(ctx, insertIncidentSQL, n.Category, n.Lon, n.Lat, string(n.SRS), l.Generation, l.Match, l.DistanceM,
+	err = db.Pool.QueryRow(ctx, insertIncidentSQL, n.Category, n.Lon, n.Lat, string(n.SRS), l.Generation, l.Match, l.DistanceM,
 		code(l.Grid), code(l.Community), code(l.Street), code(l.District), chain, n.Address, n.Description,
 		n.Reporter.Name, n.Reporter.Phone, n.Source, n.Attachments, cat.Dept,
 		aID, aRole, aLevel, aCode, reason, cat.Limit.Value, cat.Limit.Unit, warn, deadline, now, key, n.RequestHash,
 		n.Actor, string(n.Role), "").Scan(&inc.ID, &token)
 	if errors.Is(err, pgx.ErrNoRows) {
-		// Another request with the same key won the race.
-		tx.Rollback(ctx)
+		// The key is stored already: a retry, or another request with the
+		// same key that won the race (ON CONFLICT waited for it).
 		prev, err := db.replay(ctx, n)
 		return prev, err == nil, err
 	}
 	if err != nil {
-		return inc, false, geo.WrapError(geo.EUNAVAILABLE, err, "store incident")
-	}
-	if err := tx.Commit(ctx); err != nil {
 		return inc, false, geo.WrapError(geo.EUNAVAILABLE, err, "store incident")
 	}
 	inc = geo.Incident{

@@ -252,6 +252,8 @@ func TestIncidentLifecycle(t *testing.T) {
 		t.Errorf("%d concurrent registers at version 1 succeeded, want 1", wins)
 	}
 
+	checkLoad(t, db)
+
 	// The history: every transition with who, when and the note.
 	evs, err := db.IncidentEvents(ctx, inc.ID)
 	if err != nil {
@@ -376,6 +378,45 @@ func TestRouting(t *testing.T) {
 	inc = mustCreate(t, db, n)
 	if inc.Assignee != nil || inc.Location.Match != geo.MatchNone || !strings.Contains(inc.AssignReason, "outside every district") {
 		t.Fatalf("outside: %+v %q", inc.Assignee, inc.AssignReason)
+	}
+	// Fewest open cases among primaries on duty: a second A post with
+	// none takes the next case, then the one after goes to whoever has
+	// fewer, and cancelling moves the counts back.
+	c, err := db.SavePerson(ctx, geo.Person{Name: "城管丁", Active: true,
+		Responsibilities: []geo.Responsibility{{Code: testChain.Grid.Code, Role: geo.RoleChengguan, Post: "A"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa.Duty = nil
+	if _, err := db.SavePerson(ctx, pa); err != nil {
+		t.Fatal(err)
+	}
+	first := mustCreate(t, db, report("E0102", ""))
+	second := mustCreate(t, db, report("E0102", ""))
+	if first.Assignee.ID != c.ID || second.Assignee.ID != c.ID { // 甲 has two open cases, 丁 one
+		t.Fatalf("fewest open cases: %+v then %+v (丁 is %d)", first.Assignee, second.Assignee, c.ID)
+	}
+	act(t, db, &first, geo.ActCancel, geo.RoleOperator)
+	// The open-case counts routing reads agree with the cases.
+	checkLoad(t, db)
+}
+
+// checkLoad asserts that the open-case counts kept by the trigger
+// (person_load) are the counts of the cases.
+func checkLoad(t *testing.T, db *postgis.DB) {
+	t.Helper()
+	var bad int
+	if err := db.Pool.QueryRow(context.Background(), `
+		SELECT count(*) FROM (
+		    SELECT coalesce(l.person_id, c.assignee_id) AS id, coalesce(l.open_cases, 0) AS kept, coalesce(c.n, 0) AS real
+		    FROM person_load l
+		    FULL JOIN (SELECT assignee_id, count(*) AS n FROM incidents WHERE assignee_id IS NOT NULL
+		               AND state NOT IN ('closed', 'cancelled') GROUP BY 1) c ON c.assignee_id = l.person_id) x
+		WHERE kept <> real`).Scan(&bad); err != nil {
+		t.Fatal(err)
+	}
+	if bad != 0 {
+		t.Fatalf("person_load disagrees with the cases for %d people", bad)
 	}
 }
 

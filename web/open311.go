@@ -222,8 +222,8 @@ func requestOf(inc geo.Incident) o311Request {
 // lat and long (WGS84; srs= for GCJ-02 or BD-09), and optionally
 // description, address_string, first_name, last_name, phone, email and
 // media_url. Requests are located by coordinates: gridd has no geocoder,
-// so an address alone is refused. api_key is accepted and not checked
-// until accounts exist.
+// so an address alone is refused. api_key is the integration's API token,
+// checked by the authentication middleware like a bearer token.
 func (s *Server) handleO311Post(w http.ResponseWriter, r *http.Request) {
 	f := o311Format(r)
 	r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
