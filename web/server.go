@@ -130,7 +130,7 @@ func (s *Server) routes() {
 	s.ogcRoutes(r.PathPrefix("/ogc").Subrouter())
 	s.open311Routes(r)
 	assets, _ := fs.Sub(distFS, "dist")
-	r.PathPrefix("/").Handler(http.FileServer(http.FS(assets)))
+	r.PathPrefix("/").Handler(staticFiles(assets))
 }
 
 // Handler returns the root handler, for tests and embedding.
