@@ -1,7 +1,9 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -52,7 +54,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// before retrying does not add to the storm.
 		w.Header().Set("Retry-After", retryAfterUnavailable)
 	}
-	if status >= 500 {
+	if status >= 500 && !errors.Is(err, context.Canceled) { // canceled: the caller has gone
 		slog.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	var body errorBody
