@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -205,42 +206,59 @@ const (
 	incidentDuration = 20 * time.Second
 )
 
-// benchIncidents runs 'gridd serve' on the demo city, in a PostgreSQL with
-// fsync on (as 'gridd serve --data' runs it), with a 城管 and a full-time
-// grid worker in every grid, and sends POST /api/v1/incidents as an
-// integration would (an API token with the reporter role, an
-// Idempotency-Key per request) at a fixed 500 requests/s for 20 s from an
-// open-loop generator: each request leaves at its scheduled time whether
-// or not earlier ones have been answered, and its latency counts from that
-// time, so a stall shows in the figures instead of slowing the generator
-// down. 3 s of the same load go first, unmeasured, to open every
-// connection, and then the tables are analyzed, as autovacuum does on a
-// live server. Afterwards every acknowledged (201) incident must be in the
-// database. GRIDD_BENCH_RATE and GRIDD_BENCH_DURATION change the load,
-// for exploring.
-func benchIncidents(ctx context.Context, e *env) error {
+// incidentServer is a 'gridd serve' on the demo city in a durable
+// PostgreSQL, with people to route to, and an integration's token.
+type incidentServer struct {
+	base   string
+	url    string // the database
+	conn   *pgx.Conn
+	pts    []orb.Point // a point inside each grid
+	ext    orb.Bound   // the city's extent
+	client *http.Client
+	viewer string // a viewer's API token
+	post   func(i int, key string) (int64, time.Duration, error)
+	close  func()
+	// prewarmed is closed when gridd has cut the low zooms' tiles, which
+	// it starts at the first tile request.
+	prewarmed <-chan struct{}
+}
+
+// startIncidentServer prepares what the incident benchmarks share.
+func startIncidentServer(ctx context.Context, e *env) (srvOut *incidentServer, errOut error) {
+	var closers []func()
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	defer func() {
+		if errOut != nil {
+			closeAll()
+		}
+	}()
+
 	// A durable server: the throwaway one 'make bench' runs has fsync off,
 	// and an acknowledged incident must be on disk.
 	dir, err := os.MkdirTemp("", "gridd-bench-durable-")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	closers = append(closers, func() { os.RemoveAll(dir) })
 	os.Chmod(dir, 0o755) // the postgres user must be able to enter it when we are root
 	pg, err := postgis.StartEmbedded(ctx, postgis.EmbeddedConfig{DataDir: dir})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer pg.Stop()
+	closers = append(closers, func() { pg.Stop() })
 	url := pg.URL()
 	if _, err := timed(e.gridd, "demo", "--db", url); err != nil {
-		return err
+		return nil, err
 	}
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer conn.Close(ctx)
+	closers = append(closers, func() { conn.Close(ctx) })
 	// People: one 城管 (A岗) and one full-time grid worker per grid.
 	if _, err := conn.Exec(ctx, `
 		WITH g AS (SELECT code FROM areas WHERE generation = (SELECT id FROM generations WHERE state = 'active') AND level = 'grid'),
@@ -248,13 +266,13 @@ func benchIncidents(ctx context.Context, e *env) error {
 		q AS (INSERT INTO people (name, dept_code) SELECT '网格员' || code, 'zongzhi' FROM g RETURNING id, substr(name, 4) AS code),
 		a AS (INSERT INTO assignments (person_id, area_code, role) SELECT id, code, 'chengguan' FROM p)
 		INSERT INTO assignments (person_id, area_code, role) SELECT id, code, 'full_time' FROM q`); err != nil {
-		return fmt.Errorf("seed people: %w", err)
+		return nil, fmt.Errorf("seed people: %w", err)
 	}
 	var pts []orb.Point
 	rs, err := conn.Query(ctx, `SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM areas
 		WHERE generation = (SELECT id FROM generations WHERE state = 'active') AND level = 'grid') x`)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for rs.Next() {
 		var p orb.Point
@@ -262,42 +280,67 @@ func benchIncidents(ctx context.Context, e *env) error {
 		pts = append(pts, p)
 	}
 	if rs.Err() != nil {
-		return rs.Err()
+		return nil, rs.Err()
 	}
 
 	// What a server that has been running a while has done: checkpointed
 	// the demo load, so its flushing does not land in the run.
 	if _, err := conn.Exec(ctx, `CHECKPOINT`); err != nil {
-		return err
+		return nil, err
 	}
 
 	// The load comes from an integration, as a 12345 hotline's would: an
 	// API token with the reporter role.
 	out, err := exec.Command(e.gridd, "token", "create", "--db", url, "--name", "bench-hotline", "--role", "reporter").CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("gridd token create: %v: %s", err, out)
+		return nil, fmt.Errorf("gridd token create: %v: %s", err, out)
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	if len(lines) < 2 {
-		return fmt.Errorf("gridd token create said %q", out)
+		return nil, fmt.Errorf("gridd token create said %q", out)
 	}
 	token := strings.TrimSpace(lines[1])
+	// The console's reads (tiles, locate) come with a viewer's token.
+	out, err = exec.Command(e.gridd, "token", "create", "--db", url, "--name", "bench-console", "--role", "viewer").CombinedOutput()
+	if lines = strings.Split(strings.TrimSpace(string(out)), "\n"); err != nil || len(lines) < 2 {
+		return nil, fmt.Errorf("gridd token create: %v: %s", err, out)
+	}
+	viewer := strings.TrimSpace(lines[1])
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	addr := l.Addr().String()
 	l.Close()
-	srv := exec.Command(e.gridd, "serve", "--db", url, "--addr", addr)
-	srv.Stdout, srv.Stderr = io.Discard, os.Stderr
-	if err := srv.Start(); err != nil {
-		return err
+	// One integration sends the whole load: no per-token rate limit.
+	srv := exec.Command(e.gridd, "serve", "--db", url, "--addr", addr, "--rate-limit", "0")
+	// Its log goes to ours; the line saying the low zooms' tiles are
+	// cut is noted, so that a benchmark of tiles can start after it.
+	stderr, err := srv.StderrPipe()
+	if err != nil {
+		return nil, err
 	}
-	defer func() {
+	srv.Stdout = io.Discard
+	prewarmed := make(chan struct{})
+	if err := srv.Start(); err != nil {
+		return nil, err
+	}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		seen := false
+		for sc.Scan() {
+			fmt.Fprintln(os.Stderr, sc.Text())
+			if !seen && strings.Contains(sc.Text(), "tiles pre-warmed") {
+				seen = true
+				close(prewarmed)
+			}
+		}
+	}()
+	closers = append(closers, func() {
 		srv.Process.Signal(os.Interrupt) // a clean shutdown
 		srv.Wait()
-	}()
+	})
 	base := "http://" + addr
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 2000, MaxIdleConns: 2000}}
 	for i := 0; ; i++ {
@@ -306,7 +349,7 @@ func benchIncidents(ctx context.Context, e *env) error {
 			break
 		}
 		if i > 200 {
-			return fmt.Errorf("gridd serve did not come up on %s", addr)
+			return nil, fmt.Errorf("gridd serve did not come up on %s", addr)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -333,6 +376,35 @@ func benchIncidents(ctx context.Context, e *env) error {
 		}
 		return inc.ID, time.Since(start), nil
 	}
+	var ext orb.Bound
+	if err := conn.QueryRow(ctx, `SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) e FROM areas
+		WHERE generation = (SELECT id FROM generations WHERE state = 'active') AND level = 'district') x`).
+		Scan(&ext.Min[0], &ext.Min[1], &ext.Max[0], &ext.Max[1]); err != nil {
+		return nil, err
+	}
+	return &incidentServer{base: base, url: url, conn: conn, pts: pts, ext: ext, client: client, viewer: viewer, post: post, close: closeAll, prewarmed: prewarmed}, nil
+}
+
+// benchIncidents runs 'gridd serve' on the demo city, in a PostgreSQL with
+// fsync on (as 'gridd serve --data' runs it), with a 城管 and a full-time
+// grid worker in every grid, and sends POST /api/v1/incidents as an
+// integration would (an API token with the reporter role, an
+// Idempotency-Key per request) at a fixed 500 requests/s for 20 s from an
+// open-loop generator: each request leaves at its scheduled time whether
+// or not earlier ones have been answered, and its latency counts from that
+// time, so a stall shows in the figures instead of slowing the generator
+// down. 3 s of the same load go first, unmeasured, to open every
+// connection, and then the tables are analyzed, as autovacuum does on a
+// live server. Afterwards every acknowledged (201) incident must be in the
+// database. GRIDD_BENCH_RATE and GRIDD_BENCH_DURATION change the load,
+// for exploring.
+func benchIncidents(ctx context.Context, e *env) error {
+	is, err := startIncidentServer(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer is.close()
+	conn, post := is.conn, is.post
 	// Warm up: a few sequential requests, then 3 s of the same load, not
 	// measured, so that the client's and the server's connections (and
 	// PostgreSQL's backends, with their caches and prepared statements)

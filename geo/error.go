@@ -1,6 +1,7 @@
 package geo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -77,10 +78,40 @@ func ErrorCode(err error) string {
 		return ""
 	}
 	var e *Error
-	if errors.As(err, &e) {
+	if errors.As(err, &e) && e.Code != EINTERNAL {
 		return e.Code
 	}
+	if _, ok := unavailable(err); ok {
+		return EUNAVAILABLE
+	}
 	return EINTERNAL
+}
+
+// unavailable is the one place that recognises a failure of the
+// connection to a dependency rather than of gridd: a request's deadline
+// passed, a network error (the database is down or restarting), or a
+// PostgreSQL error of class 08 (connection exception) or 57 (operator
+// intervention: shutting down, starting up). Those are retried by the
+// caller later, so they are EUNAVAILABLE (503) whatever code, if any, a
+// lower layer gave them.
+func unavailable(err error) (string, bool) {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "the request took longer than the server's request timeout: retry later", true
+	}
+	var ne interface {
+		error
+		Timeout() bool
+	}
+	if errors.As(err, &ne) {
+		return "the database cannot be reached: retry shortly", true
+	}
+	var pe interface{ SQLState() string }
+	if errors.As(err, &pe) {
+		if s := pe.SQLState(); strings.HasPrefix(s, "08") || strings.HasPrefix(s, "57") {
+			return "the database is unavailable (restarting?): retry shortly", true
+		}
+	}
+	return "", false
 }
 
 // ErrorMessage returns the human message of the first *Error in err's chain.
@@ -91,7 +122,17 @@ func ErrorMessage(err error) string {
 		return ""
 	}
 	var e *Error
-	if errors.As(err, &e) {
+	found := errors.As(err, &e)
+	if found && e.Code != EINTERNAL && e.Code != EUNAVAILABLE {
+		return e.Message
+	}
+	if msg, ok := unavailable(err); ok {
+		if found && e.Message != "" {
+			return e.Message + ": " + msg
+		}
+		return msg
+	}
+	if found {
 		return e.Message
 	}
 	return "internal error"

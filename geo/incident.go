@@ -319,6 +319,9 @@ func (n *NewIncident) Validate() error {
 			return Errorf(EINVALID, "%s is longer than %d characters or not UTF-8", f.name, f.max)
 		}
 	}
+	if strings.ContainsFunc(n.Reporter.Phone, func(r rune) bool { return !strings.ContainsRune("0123456789+-() ", r) }) {
+		return Errorf(EINVALID, "reporter phone %q: use digits, with + - ( ) and spaces at most", n.Reporter.Phone)
+	}
 	if len(n.Attachments) > 20 {
 		return Errorf(EINVALID, "%d attachments: at most 20 URLs", len(n.Attachments))
 	}

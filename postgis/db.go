@@ -24,7 +24,7 @@ type DB struct {
 type Config struct {
 	URL            string        // postgres:// URL or key=value DSN
 	MaxConns       int32         // 0: pgx's default (max(4, cores))
-	ConnectTimeout time.Duration // 0: 10s
+	ConnectTimeout time.Duration // 0: 5s
 }
 
 // minPostGIS is the oldest PostGIS gridd's SQL runs on (ST_TileEnvelope with
@@ -41,11 +41,17 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.MaxConns > 0 {
 		pcfg.MaxConns = cfg.MaxConns
 	}
+	// Fail fast while the database is down or restarting: a refused
+	// connection fails at once, a silent host after the connect timeout,
+	// and a pooled connection that died with the old server is found by
+	// the ping on acquire (connections idle ≥ 1 s) within PingTimeout and
+	// replaced; the pool needs no restart when the database is back.
 	timeout := cfg.ConnectTimeout
 	if timeout == 0 {
-		timeout = 10 * time.Second
+		timeout = 5 * time.Second
 	}
 	pcfg.ConnConfig.ConnectTimeout = timeout
+	pcfg.PingTimeout = 2 * time.Second
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, geo.WrapError(geo.EINVALID, err, "bad --db URL")

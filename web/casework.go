@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -80,6 +81,10 @@ func pathID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
+// maxToleranceM bounds how far outside the coverage a report may be
+// routed to the nearest grid.
+const maxToleranceM = 10000
+
 // incidentRequest is the body of POST /api/v1/incidents.
 type incidentRequest struct {
 	Category    string       `json:"category"`
@@ -119,7 +124,9 @@ func (s *Server) newIncident(ctx context.Context, in incidentRequest, key string
 	n.Lon, n.Lat = geo.ToWGS84(n.SRS, *in.Lon, *in.Lat)
 	tol := -1.0
 	if in.ToleranceM != nil {
-		tol = *in.ToleranceM
+		if tol = *in.ToleranceM; tol < 0 || tol > maxToleranceM {
+			return n, geo.Errorf(geo.EINVALID, "tolerance_m %g: give metres from 0 to %d, or leave it out for the server's", tol, maxToleranceM)
+		}
 	}
 	// A retry must hash like the first try: the body as decoded, re-encoded.
 	b, _ := json.Marshal(in)
@@ -238,7 +245,12 @@ func (s *Server) handleIncidents(w http.ResponseWriter, r *http.Request) {
 	f := geo.IncidentFilter{Area: q.Get("area"), Category: q.Get("category")}
 	if st := q.Get("state"); st != "" {
 		for _, x := range strings.Split(st, ",") {
-			f.States = append(f.States, geo.State(strings.TrimSpace(x)))
+			state := geo.State(strings.TrimSpace(x))
+			if !slices.Contains(geo.States, state) {
+				writeError(w, r, geo.Errorf(geo.EINVALID, "state=%q: give states from %v, separated by commas", x, geo.States))
+				return
+			}
+			f.States = append(f.States, state)
 		}
 	}
 	var err error
@@ -382,6 +394,12 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handlePeople(w http.ResponseWriter, r *http.Request) {
 	area := r.URL.Query().Get("area")
+	if area != "" {
+		if _, err := geo.LevelOfCode(area); err != nil {
+			writeError(w, r, err)
+			return
+		}
+	}
 	if p, ok := principalOf(r); ok {
 		var err error
 		if area, err = geo.NarrowArea(p.Scope, area); err != nil {

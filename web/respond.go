@@ -1,7 +1,9 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -31,6 +33,9 @@ func statusOf(code string) int {
 	return http.StatusInternalServerError
 }
 
+// retryAfterUnavailable is the Retry-After of a 503, in seconds.
+const retryAfterUnavailable = "2"
+
 // errorBody is the JSON body of every API error.
 type errorBody struct {
 	Error struct {
@@ -44,7 +49,12 @@ type errorBody struct {
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := geo.ErrorCode(err)
 	status := statusOf(code)
-	if status >= 500 {
+	if (status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests) && w.Header().Get("Retry-After") == "" {
+		// The database restarts in seconds; a client that waits that long
+		// before retrying does not add to the storm.
+		w.Header().Set("Retry-After", retryAfterUnavailable)
+	}
+	if status >= 500 && !errors.Is(err, context.Canceled) { // canceled: the caller has gone
 		slog.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	var body errorBody

@@ -54,6 +54,9 @@ type Config struct {
 	PublicTiles     bool          // tiles and OGC features of the coverage without credentials
 	SessionTTL      time.Duration // console session lifetime (0 = 12 h)
 	DevToken        string        // FOR TESTS ONLY: a bearer token that is an admin and may name itself (X-Gridd-Actor/Role)
+	RateLimit       float64       // requests/s per token, session or anonymous address (0 = no limit); see limits.go
+	RateBurst       int           // requests a caller may send at once above the rate (0 = one second's worth)
+	RequestTimeout  time.Duration // deadline of each request's context but streams and transfers (0 = none)
 }
 
 // Deps are the services the HTTP layer calls.
@@ -75,11 +78,12 @@ type Deps struct {
 
 // Server serves the API, tiles and console.
 type Server struct {
-	cfg    Config
-	deps   Deps
-	router *mux.Router
-	tiles  *tileService // nil without deps.Tiles
-	auth   *authState   // failed logins
+	cfg     Config
+	deps    Deps
+	router  *mux.Router
+	tiles   *tileService // nil without deps.Tiles
+	auth    *authState   // failed logins
+	limiter *limiter     // per-caller token buckets; nil: no rate limit
 }
 
 // NewServer wires the routes.
@@ -90,7 +94,7 @@ func NewServer(cfg Config, deps Deps) *Server {
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 10 * time.Second
 	}
-	s := &Server{cfg: cfg, deps: deps, router: mux.NewRouter(), auth: newAuthState()}
+	s := &Server{cfg: cfg, deps: deps, router: mux.NewRouter(), auth: newAuthState(), limiter: newLimiter(cfg.RateLimit, cfg.RateBurst)}
 	if deps.Tiles != nil {
 		s.tiles = newTileService(deps.Tiles, cfg, deps.Logger)
 	}
@@ -100,7 +104,7 @@ func NewServer(cfg Config, deps Deps) *Server {
 
 func (s *Server) routes() {
 	r := s.router
-	r.Use(s.authenticate) // every matched route: see policy in auth.go
+	r.Use(s.deadline, s.authenticate, s.rateLimit) // every matched route: limits.go, policy in auth.go
 	r.HandleFunc("/healthz", s.handleHealth).Methods(http.MethodGet, http.MethodHead)
 	api := r.PathPrefix("/api/v1").Subrouter()
 	s.authRoutes(api)
@@ -126,7 +130,7 @@ func (s *Server) routes() {
 	s.ogcRoutes(r.PathPrefix("/ogc").Subrouter())
 	s.open311Routes(r)
 	assets, _ := fs.Sub(distFS, "dist")
-	r.PathPrefix("/").Handler(http.FileServer(http.FS(assets)))
+	r.PathPrefix("/").Handler(staticFiles(assets))
 }
 
 // Handler returns the root handler, for tests and embedding.

@@ -24,6 +24,9 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	tileCacheDir := fs.String("tile-cache-dir", "", "directory for a disk cache of vector tiles (default: none)")
 	tolerance := fs.Float64("locate-tolerance", 100, "metres: a point outside the coverage goes to the nearest grid within this (flagged)")
 	publicTiles := fs.Bool("public-tiles", false, "serve the coverage's tiles and OGC features without credentials (never incidents)")
+	rateLimit := fs.Float64("rate-limit", web.DefaultRateLimit, "requests/s allowed per API token, console session or anonymous address; more answer 429 (0: no limit)")
+	rateBurst := fs.Int("rate-burst", web.DefaultRateBurst, "requests a caller may send at once above --rate-limit")
+	reqTimeout := fs.Duration("request-timeout", web.DefaultRequestTimeout, "deadline of each request but event streams, uploads and exports; past it the answer is 503 (0: none)")
 	devToken := fs.String("dev-token", "", "FOR TESTS ONLY: a bearer token that is an admin and may act as anyone (X-Gridd-Actor/X-Gridd-Role)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -65,7 +68,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	defer cwCancel()
 	router, hub := startCasework(cwCtx, db.DB, caseworkOptions{toleranceM: *tolerance})
 	srv = web.NewServer(web.Config{Addr: *addr, UploadDir: *uploadDir, MaxUploadBytes: *maxUploadMB << 20, TileCacheBytes: tileCacheBytes, TileCacheDir: *tileCacheDir,
-		PublicTiles: *publicTiles, DevToken: *devToken},
+		PublicTiles: *publicTiles, DevToken: *devToken, RateLimit: *rateLimit, RateBurst: *rateBurst, RequestTimeout: *reqTimeout},
 		web.Deps{Locator: db, Tiles: db, Features: db, Health: db, Generations: db, Exports: fileExporter{db: db.DB}, Importer: imports,
 			Routing: router, Incidents: db, Casework: db, Events: hub, Auth: db})
 	fmt.Fprintf(stdout, "gridd serving on http://%s\n", displayAddr(l.Addr().String()))
