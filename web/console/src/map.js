@@ -126,6 +126,13 @@ export function mountMap(root, ctx) {
       });
     }
     buildSwitcher();
+    // A scoped account starts on its area.
+    if (ctx.me.scope) {
+      api('/api/v1/areas/' + ctx.me.scope).then((d) => {
+        const [w, s, e, n] = d.bbox;
+        map.fitBounds([[w, s], [e, n]], { padding: 40, duration: 0 });
+      }).catch(() => {});
+    }
   });
 
   // Layer switcher: levels, each department's original layer, incidents.
@@ -359,7 +366,20 @@ export function mountMap(root, ctx) {
   });
 
   ctx.bus.addEventListener('select-area', (e) => selectArea(e.detail.code));
-  ctx.bus.addEventListener('incidents-changed', () => refreshIncidents());
+  // The panel's case counts follow the stream too.
+  const refreshPanel = debounce(async () => {
+    if (!current || panel.hidden) return;
+    const code = current.code;
+    const d = await api('/api/v1/areas/' + code).catch(() => null);
+    if (d && current && current.code === code) {
+      current = d;
+      renderPanel();
+    }
+  }, 500);
+  ctx.bus.addEventListener('incidents-changed', () => {
+    refreshIncidents();
+    refreshPanel();
+  });
   ctx.bus.addEventListener('incident-filter', (e) => {
     incidentQuery = Object.fromEntries(Object.entries(e.detail).filter(([, v]) => v));
     refreshIncidents();
