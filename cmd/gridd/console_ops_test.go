@@ -94,6 +94,7 @@ func TestConsoleOps(t *testing.T) {
 		MapMs    int      `json:"mapMs"`
 		States   []string `json:"states"`
 		Street   []int64  `json:"streetQueue"`
+		Ms       any      `json:"ms"`
 	}
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatalf("ops.mjs output %q: %v", out, err)
@@ -127,5 +128,6 @@ func TestConsoleOps(t *testing.T) {
 	if !slices.Equal(steps, want) {
 		t.Fatalf("history %v, want %v", steps, want)
 	}
-	t.Logf("case %d in the queue after %d ms, on the map after %d ms; screenshots %s-*.png", res.Incident, res.QueueMs, res.MapMs, shot)
+	t.Logf("case %d in the queue after %d ms, on the map after %d ms; browser phases (ms since start) %v; screenshots %s-*.png",
+		res.Incident, res.QueueMs, res.MapMs, res.Ms, shot)
 }

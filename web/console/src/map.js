@@ -333,9 +333,10 @@ export function mountMap(root, ctx) {
     }
     results.hidden = false;
   };
+  let picked = null; // the code just picked: a late answer must not reopen the list
   const pick = (h) => {
     results.hidden = true;
-    input.value = h.code;
+    input.value = picked = h.code;
     selectArea(h.code);
   };
   const search = debounce(async () => {
@@ -345,12 +346,13 @@ export function mountMap(root, ctx) {
       showHits();
       return;
     }
+    if (q === picked) return;
     try {
       hits = (await api('/api/v1/areas?limit=12&q=' + encodeURIComponent(q))).areas;
     } catch {
       hits = [];
     }
-    if (input.value.trim() === q) showHits();
+    if (input.value.trim() === q && q !== picked) showHits();
   }, 150);
   input.addEventListener('input', search);
   input.addEventListener('keydown', async (e) => {

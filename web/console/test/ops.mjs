@@ -51,7 +51,9 @@ async function login(page, user, password) {
   await page.waitForFunction(() => window.griddMap && window.griddMap.loaded(), null, { timeout: 30000 });
 }
 
-const result = {};
+const result = { ms: {} };
+const start = Date.now();
+const lap = (name) => { result.ms[name] = Date.now() - start; };
 try {
   const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
   const errors = [];
@@ -60,6 +62,7 @@ try {
 
   // 1. Log in through the form; the page is in Chinese.
   await login(page, env.GRIDD_LOGIN, env.GRIDD_PASSWORD);
+  lap('login');
   check(await page.textContent('#queue h2') === '案件队列', 'the queue is not titled in Chinese');
 
   // 2. Search the grid's code: pick it, the panel shows its chain.
@@ -72,6 +75,7 @@ try {
   const sel = await page.evaluate((code) => window.griddMap.getFeatureState({ source: 'grids', sourceLayer: 'grids', id: Number(code) }), env.GRIDD_GRID);
   check(sel.selected === true, 'the searched grid is not selected on the map: ' + JSON.stringify(sel));
   await page.screenshot({ path: shot + '-search.png' });
+  lap('search');
 
   // 3. A case posted through the API appears in the queue and on the map.
   const t0 = Date.now();
@@ -88,6 +92,7 @@ try {
   ]);
   check(await page.getAttribute(row, 'data-due') === 'ok', 'a new case is not green');
   await page.screenshot({ path: shot + '-queue.png' });
+  lap('live');
 
   // 4. Through the case drawer: register, dispatch to the suggested person.
   const caseState = async (state) => page.waitForSelector(`#case:not([hidden]) #case-state[data-state="${state}"]`, { timeout: 10000 });
@@ -125,6 +130,7 @@ try {
   result.states.push('closed');
   // Closed cases leave the queue of open ones.
   await page.waitForSelector(row, { state: 'detached', timeout: 5000 });
+  lap('workflow');
 
   // 5. A street's dispatcher sees their street's case, not another's.
   await page.click('#logout');
@@ -133,12 +139,23 @@ try {
   result.streetQueue = (await page.locator('#queue-list li[data-id]').evaluateAll((ls) => ls.map((l) => Number(l.dataset.id))));
   check(!result.streetQueue.includes(Number(env.GRIDD_OTHER)), 'the street dispatcher sees another street\'s case');
   await page.screenshot({ path: shot + '-street.png' });
+  lap('street');
   // The same on a laptop's screen, with the street's panel open.
   await page.setViewportSize({ width: 1366, height: 768 });
   await page.fill('#area-search', env.GRIDD_CHAIN.split(',')[1]);
   await page.press('#area-search', 'Enter');
   await page.waitForSelector('#panel:not([hidden]) #panel-children button', { timeout: 10000 });
+  check(await page.isHidden('#search-results'), 'the search results stay open after Enter');
+  await page.waitForFunction(() => window.griddMap.loaded() && window.griddMap.areTilesLoaded(), null, { timeout: 30000 });
   await page.screenshot({ path: shot + '-laptop.png' });
+  // Drill down: street → community → grid through the panel's children.
+  const chain = env.GRIDD_CHAIN.split(',');
+  for (const [i, code] of [[3, chain[2]], [4, chain[3]]]) {
+    await page.click(`#panel-children button[data-code="${code}"]`);
+    await page.waitForFunction((n) => document.querySelectorAll('#panel-chain code').length === n, i, { timeout: 10000 });
+  }
+  check((await page.locator('#panel-chain code').allTextContents()).join(',') === env.GRIDD_CHAIN, 'drill-down did not reach the grid');
+  lap('drilldown');
   if (errors.length) await fail('page errors: ' + errors.join('; '));
   console.log(JSON.stringify(result));
 } catch (e) {
