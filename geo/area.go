@@ -85,3 +85,63 @@ type Division struct {
 	Name       string
 	ParentCode string
 }
+
+// AreaQuery searches the active generation's areas by code prefix or
+// name substring, within a scope (a code prefix; "" for everything).
+type AreaQuery struct {
+	Q     string
+	Scope string
+	Limit int
+}
+
+// AreaHit is one area found by a search: enough to list it and jump to
+// it. BBox is [west, south, east, north] in lon/lat.
+type AreaHit struct {
+	Code       string     `json:"code"`
+	Name       string     `json:"name"`
+	Level      Level      `json:"level"`
+	ParentCode string     `json:"parent_code"`
+	BBox       [4]float64 `json:"bbox"`
+}
+
+// AreaDetail is what the console's area panel shows: where the area is
+// (its chain, district first, the area itself last), its size, who is
+// responsible for it, its open and overdue cases, and its children.
+type AreaDetail struct {
+	Generation   int          `json:"generation"`
+	Code         string       `json:"code"`
+	Name         string       `json:"name"`
+	Level        Level        `json:"level"`
+	Chain        []AreaRef    `json:"chain"`
+	AreaM2       float64      `json:"area_m2"`
+	Households   *int         `json:"households"`
+	Population   *int         `json:"population"`
+	BBox         [4]float64   `json:"bbox"`
+	People       []AreaPerson `json:"people"`
+	OpenCases    int          `json:"open_cases"`
+	OverdueCases int          `json:"overdue_cases"`
+	Children     []AreaChild  `json:"children"`
+}
+
+// AreaPerson is one responsibility held for an area: the person, the
+// role (定岗), the post (A primary, B backup) and whether they are on
+// duty now.
+type AreaPerson struct {
+	PersonID  int64          `json:"person_id"`
+	Name      string         `json:"name"`
+	Phone     string         `json:"phone"`
+	Dept      string         `json:"dept,omitempty"`
+	Role      Role           `json:"role"`
+	RoleLabel string         `json:"role_label"`
+	Post      string         `json:"post"`
+	OnDuty    bool           `json:"on_duty"`
+	Duty      []WeeklyWindow `json:"duty"`
+}
+
+// AreaChild is an area one level down, for drill-down.
+type AreaChild struct {
+	Code      string `json:"code"`
+	Name      string `json:"name"`
+	Level     Level  `json:"level"`
+	OpenCases int    `json:"open_cases"`
+}

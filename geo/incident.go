@@ -219,6 +219,23 @@ func actionList() string {
 	return strings.Join(s, ", ")
 }
 
+// ActionsFor returns those of a case's next actions that role may take:
+// what a console offers its user. The case's NextActions already leave
+// out closing a case that must be verified first.
+func ActionsFor(inc Incident, role Role) []Action {
+	c := CaseFacts{State: inc.State}
+	if inc.Assignee != nil {
+		c.AssigneeRole = inc.Assignee.Role
+	}
+	out := []Action{}
+	for _, a := range inc.NextActions {
+		if _, err := Transition(c, a, role); err == nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // NextActions lists the actions the state allows (whoever may take them).
 func NextActions(c CaseFacts) []Action {
 	out := []Action{}
@@ -268,6 +285,9 @@ type Incident struct {
 	ClosedAt     *time.Time `json:"closed_at"`
 	Token        string     `json:"token"`
 	NextActions  []Action   `json:"next_actions"`
+	// AllowedActions are the next actions the caller may take (set by
+	// the HTTP API per request; absent elsewhere).
+	AllowedActions []Action `json:"allowed_actions,omitempty"`
 }
 
 // Reporter is who reported a case.

@@ -147,3 +147,42 @@ func TestNewIncidentValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestActionsFor: the console offers each role only the actions it may
+// take in the case's state.
+func TestActionsFor(t *testing.T) {
+	chengguan := &Assignee{Role: RoleChengguan}
+	for _, tt := range []struct {
+		name     string
+		state    State
+		assignee *Assignee
+		verify   bool
+		role     Role
+		want     []Action
+	}{
+		{"operator registers a report", StateReported, chengguan, true, RoleOperator, []Action{ActRegister, ActCancel}},
+		{"a handler may do nothing to a report", StateReported, chengguan, true, RoleChengguan, []Action{}},
+		{"operator dispatches", StateRegistered, chengguan, true, RoleOperator, []Action{ActCancel, ActDispatch, ActSuspend}},
+		{"the routed handler accepts or returns", StateDispatched, chengguan, true, RoleChengguan, []Action{ActAccept, ActReturn}},
+		{"another handler may not", StateDispatched, chengguan, true, RolePolice, []Action{}},
+		{"the grid chief may", StateDispatched, chengguan, true, RoleGridChief, []Action{ActAccept, ActReturn}},
+		{"operator verifies a handled case that needs it", StateHandled, chengguan, true, RoleOperator, []Action{ActVerify, ActRework}},
+		{"operator closes one that does not", StateHandled, chengguan, false, RoleOperator, []Action{ActVerify, ActRework, ActClose}},
+		{"a supervisor verifies but does not close", StateHandled, chengguan, false, RoleCommunitySupervisor, []Action{ActVerify, ActRework}},
+		{"operator closes a verified case", StateVerified, chengguan, true, RoleOperator, []Action{ActClose}},
+		{"nobody acts on a closed case", StateClosed, chengguan, true, RoleOperator, []Action{}},
+		{"a viewer has no role", StateRegistered, nil, true, "", []Action{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			inc := Incident{State: tt.state, Assignee: tt.assignee}
+			f := CaseFacts{State: tt.state, VerifyRequired: tt.verify}
+			if tt.assignee != nil {
+				f.AssigneeRole = tt.assignee.Role
+			}
+			inc.NextActions = NextActions(f)
+			if got := ActionsFor(inc, tt.role); !slices.Equal(got, tt.want) {
+				t.Fatalf("ActionsFor(%s, %s) = %v, want %v", tt.state, tt.role, got, tt.want)
+			}
+		})
+	}
+}

@@ -90,26 +90,29 @@ var policy = map[string]access{
 	"POST /api/v1/layers":                     {roles: []geo.AccessRole{admin, gis}, unscoped: true, action: "layer.upload"},
 	"GET /api/v1/jobs/{id}":                   allow("", admin, gis),
 
-	"POST /api/v1/incidents":                         allow("incident.create", admin, dispatcher, worker, reporter),
-	"GET /api/v1/incidents":                          allow("", caseReaders...),
-	"GET /api/v1/incidents/{id:[0-9]+}":              allow("", caseReaders...),
-	"GET /api/v1/incidents/{id:[0-9]+}/events":       allow("", caseReaders...),
-	"POST /api/v1/incidents/{id:[0-9]+}/transitions": allow("incident.transition", admin, dispatcher, worker),
-	"GET /api/v1/events":                             allow("", caseReaders...),
-	"GET /api/v1/metrics":                            allow("", admin, dispatcher, viewer),
-	"GET /api/v1/people":                             allow("", staff...),
-	"POST /api/v1/people":                            {roles: []geo.AccessRole{admin, dispatcher}, unscoped: true, action: "person.create"},
-	"GET /api/v1/people/{id:[0-9]+}":                 allow("", staff...),
-	"PUT /api/v1/people/{id:[0-9]+}":                 {roles: []geo.AccessRole{admin, dispatcher}, unscoped: true, action: "person.update"},
-	"GET /api/v1/responsibilities/review":            allow("", staff...),
-	"GET /api/v1/categories":                         allow("", everyone...),
-	"GET /api/v1/categories/{code}":                  allow("", everyone...),
-	"PUT /api/v1/categories/{code}":                  {roles: []geo.AccessRole{admin, dispatcher}, unscoped: true, action: "category.save"},
-	"GET /api/v1/calendar":                           allow("", everyone...),
-	"PUT /api/v1/calendar":                           {roles: []geo.AccessRole{admin, dispatcher}, unscoped: true, action: "calendar.save"},
-	"GET /api/v1/webhooks":                           allow("", admin),
-	"POST /api/v1/webhooks":                          allow("webhook.create", admin),
-	"DELETE /api/v1/webhooks/{id:[0-9]+}":            allow("webhook.delete", admin),
+	"POST /api/v1/incidents":                                    allow("incident.create", admin, dispatcher, worker, reporter),
+	"GET /api/v1/incidents":                                     allow("", caseReaders...),
+	"GET /api/v1/incidents/{id:[0-9]+}":                         allow("", caseReaders...),
+	"GET /api/v1/incidents/{id:[0-9]+}/events":                  allow("", caseReaders...),
+	"POST /api/v1/incidents/{id:[0-9]+}/transitions":            allow("incident.transition", admin, dispatcher, worker),
+	"GET /api/v1/events":                                        allow("", caseReaders...),
+	"GET /api/v1/metrics":                                       allow("", admin, dispatcher, viewer),
+	"GET /api/v1/people":                                        allow("", staff...),
+	"POST /api/v1/people":                                       {roles: []geo.AccessRole{admin, dispatcher}, unscoped: true, action: "person.create"},
+	"GET /api/v1/people/{id:[0-9]+}":                            allow("", staff...),
+	"PUT /api/v1/people/{id:[0-9]+}":                            {roles: []geo.AccessRole{admin, dispatcher}, unscoped: true, action: "person.update"},
+	"GET /api/v1/responsibilities/review":                       allow("", staff...),
+	"GET /api/v1/categories":                                    allow("", everyone...),
+	"GET /api/v1/categories/{code}":                             allow("", everyone...),
+	"PUT /api/v1/categories/{code}":                             {roles: []geo.AccessRole{admin, dispatcher}, unscoped: true, action: "category.save"},
+	"GET /api/v1/calendar":                                      allow("", everyone...),
+	"PUT /api/v1/calendar":                                      {roles: []geo.AccessRole{admin, dispatcher}, unscoped: true, action: "calendar.save"},
+	"GET /api/v1/webhooks":                                      allow("", admin),
+	"POST /api/v1/webhooks":                                     allow("webhook.create", admin),
+	"DELETE /api/v1/webhooks/{id:[0-9]+}":                       allow("webhook.delete", admin),
+	"GET /api/v1/areas":                                         allow("", readers...), // scoped in the handler
+	"GET /api/v1/areas/{code:[0-9]+}":                           allow("", readers...),
+	"GET /tiles/incidents/{z:[0-9]+}/{x:[0-9]+}/{y:[0-9]+}.mvt": allow("", caseReaders...), // scoped like GET /incidents
 
 	"GET /tiles/{layer}/{z:[0-9]+}/{x:[0-9]+}/{y:[0-9]+}.mvt":     {roles: readers, geodata: true},
 	"GET /tiles/dept/{dept}/{z:[0-9]+}/{x:[0-9]+}/{y:[0-9]+}.mvt": {roles: readers, geodata: true},
@@ -595,8 +598,9 @@ func narrowIncidentFilter(r *http.Request, f *geo.IncidentFilter) error {
 }
 
 // maskIncident hides the reporter's name and phone from roles that may
-// not see personal data.
+// not see personal data, and says which actions the caller may take.
 func maskIncident(r *http.Request, inc geo.Incident) geo.Incident {
+	inc.AllowedActions = callerActions(r, inc)
 	if p, ok := principalOf(r); ok && p.Role.SeesPersonalData() {
 		return inc
 	}

@@ -13,13 +13,16 @@ import (
 type (
 	routesOnlyIncidents struct{ IncidentStore }
 	routesOnlyCasework  struct{ CaseworkStore }
+	routesOnlyAreas     struct{ AreaStore }
+	routesOnlyTiles     struct{ IncidentTiles }
 )
 
 // TestEveryRouteHasAPolicy: a route added without a line in the access
 // table would be admin-only by default; this test makes the omission
 // visible instead.
 func TestEveryRouteHasAPolicy(t *testing.T) {
-	s := NewServer(Config{}, Deps{Incidents: routesOnlyIncidents{}, Casework: routesOnlyCasework{}})
+	s := NewServer(Config{}, Deps{Incidents: routesOnlyIncidents{}, Casework: routesOnlyCasework{},
+		Areas: routesOnlyAreas{}, IncidentTiles: routesOnlyTiles{}})
 	seen := map[string]bool{}
 	err := s.router.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
 		tpl, err := route.GetPathTemplate()

@@ -61,19 +61,21 @@ type Config struct {
 
 // Deps are the services the HTTP layer calls.
 type Deps struct {
-	Locator     geo.Locator
-	Tiles       TileSource
-	Features    FeatureSource
-	Generations GenerationStore
-	Exports     FileExporter // GeoPackage and zipped-shapefile downloads; nil: GeoJSON and CSV only
-	Importer    LayerImporter
-	Health      Pinger
-	Routing     Router        // in-memory point location; nil: Locator (SQL) answers /locate
-	Incidents   IncidentStore // the case workflow; nil: no /incidents, /open311
-	Casework    CaseworkStore
-	Events      *EventHub // fans incident events out to SSE streams
-	Auth        AuthStore // sessions, tokens, the audit log; nil: every protected route answers 503
-	Logger      *slog.Logger
+	Locator       geo.Locator
+	Tiles         TileSource
+	Features      FeatureSource
+	Generations   GenerationStore
+	Exports       FileExporter // GeoPackage and zipped-shapefile downloads; nil: GeoJSON and CSV only
+	Importer      LayerImporter
+	Health        Pinger
+	Routing       Router        // in-memory point location; nil: Locator (SQL) answers /locate
+	Incidents     IncidentStore // the case workflow; nil: no /incidents, /open311
+	Casework      CaseworkStore
+	Events        *EventHub     // fans incident events out to SSE streams
+	Areas         AreaStore     // area search and panel; nil: no /areas
+	IncidentTiles IncidentTiles // cases as vector tiles; nil: no /tiles/incidents
+	Auth          AuthStore     // sessions, tokens, the audit log; nil: every protected route answers 503
+	Logger        *slog.Logger
 }
 
 // Server serves the API, tiles and console.
@@ -119,9 +121,11 @@ func (s *Server) routes() {
 	api.HandleFunc("/layers", s.handleUploadLayer).Methods(http.MethodPost)
 	api.HandleFunc("/jobs/{id}", s.handleJob).Methods(http.MethodGet)
 	s.caseworkRoutes(api)
+	s.areaRoutes(api)
 	api.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, geo.Errorf(geo.ENOTFOUND, "no API endpoint %s %s", r.Method, r.URL.Path))
 	})
+	s.incidentTileRoute(r)
 	r.HandleFunc("/tiles/{layer}/{z:[0-9]+}/{x:[0-9]+}/{y:[0-9]+}.mvt", s.handleTile).Methods(http.MethodGet)
 	r.HandleFunc("/tiles/dept/{dept}/{z:[0-9]+}/{x:[0-9]+}/{y:[0-9]+}.mvt", s.handleTile).Methods(http.MethodGet)
 	r.HandleFunc("/tiles/style.json", s.handleStyle).Methods(http.MethodGet)

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gridd/gridd/geo"
+	"github.com/gridd/gridd/internal/pgtest"
+	"github.com/jackc/pgx/v5"
+)
+
+// TestConsoleOps drives the operator side of the console in headless
+// Chromium (web/console/test/ops.mjs) on one demo city and one server:
+// log in through the form, search a grid and read its chain in the area
+// panel, see a case posted through the API arrive in the queue and on the
+// map, take it through register, dispatch (to the suggested person),
+// verify and close in the case drawer (the handler's steps go through the
+// API), and log in as a street's dispatcher who must not see another
+// street's case. The database then shows what the clicks did.
+func TestConsoleOps(t *testing.T) {
+	ctx := context.Background()
+	dbURL := pgtest.NewDatabaseURL(t)
+	mustGridd(t, "demo", "--db", dbURL)
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	// A grid in each of two streets, a point inside each, and the chain
+	// of the first as the database has it.
+	type place struct {
+		grid, community, street string
+		lon, lat                float64
+	}
+	rows, err := conn.Query(ctx, `SELECT DISTINCT ON (left(code, 9)) code, parent_code, left(code, 9), ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom))
+		FROM areas WHERE generation = 1 AND level = 'grid' ORDER BY left(code, 9), code LIMIT 2`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	places, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (place, error) {
+		var p place
+		return p, r.Scan(&p.grid, &p.community, &p.street, &p.lon, &p.lat)
+	})
+	if err != nil || len(places) != 2 {
+		t.Fatalf("places: %v %v", err, places)
+	}
+	s1, s2 := places[0], places[1]
+	base := serve(t, dbURL)
+	devAuth.mu.Lock()
+	devToken := devAuth.tokens[strings.TrimPrefix(base, "http://")]
+	devAuth.mu.Unlock()
+
+	// A 城管 at each grid: cases there are routed to them.
+	var cg1, cg2 geo.Person
+	call(t, "POST", base+"/api/v1/people", nil, geo.Person{Name: "城管一", Phone: "13800000011", Dept: "chengguan", Active: true,
+		Responsibilities: []geo.Responsibility{{Code: s1.grid, Role: geo.RoleChengguan}}}, http.StatusCreated, &cg1)
+	call(t, "POST", base+"/api/v1/people", nil, geo.Person{Name: "城管二", Phone: "13800000012", Dept: "chengguan", Active: true,
+		Responsibilities: []geo.Responsibility{{Code: s2.grid, Role: geo.RoleChengguan}}}, http.StatusCreated, &cg2)
+	// A case in each street before anyone logs in.
+	var own, other geo.Incident
+	call(t, "POST", base+"/api/v1/incidents", nil, map[string]any{"category": "E0503", "lon": s1.lon, "lat": s1.lat, "description": "占道经营"}, http.StatusCreated, &own)
+	call(t, "POST", base+"/api/v1/incidents", nil, map[string]any{"category": "E0503", "lon": s2.lon, "lat": s2.lat, "description": "占道经营"}, http.StatusCreated, &other)
+
+	password := func(login, role, scope string) string {
+		t.Helper()
+		m := shownOnce.FindStringSubmatch(mustGridd(t, "user", "add", "--db", dbURL, "--login", login, "--role", role, "--scope", scope, "--name", login))
+		if m == nil {
+			t.Fatalf("gridd user add %s printed no password", login)
+		}
+		return m[1]
+	}
+	opsPW := password("ops", "dispatcher", "")
+	streetPW := password("street1", "dispatcher", s1.street)
+
+	chain := []string{s1.grid[:6], s1.street, s1.community, s1.grid}
+	shot := screenshotPath(t, "console-ops")
+	out := runConsoleScript(t, "ops.mjs", base, shot,
+		"GRIDD_LOGIN=ops", "GRIDD_PASSWORD="+opsPW,
+		"GRIDD_STREET_LOGIN=street1", "GRIDD_STREET_PASSWORD="+streetPW,
+		"GRIDD_DEV_TOKEN="+devToken,
+		"GRIDD_GRID="+s1.grid, "GRIDD_CHAIN="+strings.Join(chain, ","),
+		fmt.Sprintf("GRIDD_LON=%.8f", s1.lon), fmt.Sprintf("GRIDD_LAT=%.8f", s1.lat),
+		fmt.Sprintf("GRIDD_ASSIGNEE=%d", cg1.ID),
+		fmt.Sprintf("GRIDD_OWN=%d", own.ID), fmt.Sprintf("GRIDD_OTHER=%d", other.ID))
+	var res struct {
+		Incident int64    `json:"incident"`
+		Chain    []string `json:"chain"`
+		QueueMs  int      `json:"queueMs"`
+		MapMs    int      `json:"mapMs"`
+		States   []string `json:"states"`
+		Street   []int64  `json:"streetQueue"`
+		Ms       any      `json:"ms"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("ops.mjs output %q: %v", out, err)
+	}
+	if !slices.Equal(res.Chain, chain) {
+		t.Fatalf("panel chain %v, want %v", res.Chain, chain)
+	}
+	if !slices.Contains(res.Street, own.ID) || slices.Contains(res.Street, other.ID) {
+		t.Fatalf("street dispatcher's queue %v: want %d, not %d", res.Street, own.ID, other.ID)
+	}
+
+	// What the clicks did, from the database: the case went through the
+	// workflow, the centre's steps by the account that clicked.
+	var state string
+	var assignee int64
+	if err := conn.QueryRow(ctx, `SELECT state, assignee_id FROM incidents WHERE id = $1`, res.Incident).Scan(&state, &assignee); err != nil {
+		t.Fatal(err)
+	}
+	if state != "closed" || assignee != cg1.ID {
+		t.Fatalf("incident %d: %s, assignee %d (want closed, %d)", res.Incident, state, assignee, cg1.ID)
+	}
+	evRows, err := conn.Query(ctx, `SELECT action || ':' || actor FROM incident_events WHERE incident_id = $1 ORDER BY id`, res.Incident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps, err := pgx.CollectRows(evRows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"report:hotline-agent", "register:ops", "dispatch:ops", "accept:cg-1", "handle:cg-1", "verify:ops", "close:ops"}
+	if !slices.Equal(steps, want) {
+		t.Fatalf("history %v, want %v", steps, want)
+	}
+	t.Logf("case %d in the queue after %d ms, on the map after %d ms; browser phases (ms since start) %v; screenshots %s-*.png",
+		res.Incident, res.QueueMs, res.MapMs, res.Ms, shot)
+}

@@ -1,0 +1,164 @@
+// Browser test of the console's operator side, driven by the Go test
+// TestConsoleOps: node ops.mjs BASE_URL SCREENSHOT_PREFIX
+// (screenshots go to PREFIX-search.png, -queue.png, -case.png, -street.png).
+// The Go test makes the accounts and people and passes them in the
+// environment: GRIDD_LOGIN/PASSWORD (a dispatcher), GRIDD_STREET_LOGIN/
+// PASSWORD (a street's dispatcher), GRIDD_DEV_TOKEN (to post a case and
+// to act as its handler through the API), GRIDD_GRID and GRIDD_CHAIN (the
+// grid to search and its chain), GRIDD_LON/LAT (a point in it),
+// GRIDD_ASSIGNEE (the person routing suggests), GRIDD_OWN/OTHER (cases in
+// the street user's street and in another). Prints one JSON line.
+import { chromium } from 'playwright-core';
+
+const [base, shot] = process.argv.slice(2);
+if (!base || !shot) {
+  console.error('usage: node ops.mjs BASE_URL SCREENSHOT_PREFIX');
+  process.exit(2);
+}
+const env = process.env;
+
+const browser = await chromium.launch({
+  executablePath: env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--no-first-run', '--disable-sync',
+    '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
+});
+const fail = async (msg) => {
+  console.error(msg);
+  await browser.close();
+  process.exit(1);
+};
+const check = (ok, msg) => {
+  if (!ok) throw new Error(msg);
+};
+
+// The API as the development token, acting as actor in role.
+async function devAPI(method, path, body, actor, role) {
+  const headers = { Authorization: 'Bearer ' + env.GRIDD_DEV_TOKEN, 'Content-Type': 'application/json' };
+  if (actor) headers['X-Gridd-Actor'] = actor;
+  if (role) headers['X-Gridd-Role'] = role;
+  const res = await fetch(base + path, { method, headers, body: body ? JSON.stringify(body) : undefined });
+  const data = await res.json();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(data)}`);
+  return data;
+}
+
+async function login(page, user, password) {
+  await page.waitForSelector('#login:not([hidden])');
+  await page.fill('#login-user', user);
+  await page.fill('#login-pass', password);
+  await page.click('#login button[type=submit]');
+  await page.waitForFunction(() => window.griddMap && window.griddMap.loaded(), null, { timeout: 30000 });
+}
+
+const result = { ms: {} };
+const start = Date.now();
+const lap = (name) => { result.ms[name] = Date.now() - start; };
+try {
+  const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(base + '/');
+
+  // 1. Log in through the form; the page is in Chinese.
+  await login(page, env.GRIDD_LOGIN, env.GRIDD_PASSWORD);
+  lap('login');
+  check(await page.textContent('#queue h2') === '案件队列', 'the queue is not titled in Chinese');
+
+  // 2. Search the grid's code: pick it, the panel shows its chain.
+  await page.fill('#area-search', env.GRIDD_GRID);
+  await page.click(`#search-results button[data-code="${env.GRIDD_GRID}"]`);
+  await page.waitForFunction((n) => document.querySelectorAll('#panel:not([hidden]) #panel-chain code').length === n,
+    env.GRIDD_CHAIN.split(',').length, { timeout: 10000 });
+  result.chain = await page.locator('#panel-chain code').allTextContents();
+  await page.waitForFunction(() => window.griddMap.loaded() && window.griddMap.areTilesLoaded(), null, { timeout: 30000 });
+  const sel = await page.evaluate((code) => window.griddMap.getFeatureState({ source: 'grids', sourceLayer: 'grids', id: Number(code) }), env.GRIDD_GRID);
+  check(sel.selected === true, 'the searched grid is not selected on the map: ' + JSON.stringify(sel));
+  await page.screenshot({ path: shot + '-search.png' });
+  lap('search');
+
+  // 3. A case posted through the API appears in the queue and on the map.
+  const t0 = Date.now();
+  const inc = await devAPI('POST', '/api/v1/incidents', {
+    category: 'E0102', lon: Number(env.GRIDD_LON), lat: Number(env.GRIDD_LAT), description: '路口暴露垃圾', address: '测试路口', source: 'hotline',
+    reporter: { name: '王先生', phone: '13912345678' },
+  }, 'hotline-agent');
+  result.incident = inc.id;
+  const row = `#queue-list li[data-id="${inc.id}"]`;
+  await Promise.all([
+    page.waitForSelector(row, { timeout: 2000 }).then(() => { result.queueMs = Date.now() - t0; }),
+    page.waitForFunction((id) => window.griddMap.queryRenderedFeatures({ layers: ['incidents-points'] }).some((f) => f.id === id),
+      inc.id, { timeout: 2000, polling: 50 }).then(() => { result.mapMs = Date.now() - t0; }),
+  ]);
+  check(await page.getAttribute(row, 'data-due') === 'ok', 'a new case is not green');
+  await page.screenshot({ path: shot + '-queue.png' });
+  lap('live');
+
+  // 4. Through the case drawer: register, dispatch to the suggested person.
+  const caseState = async (state) => page.waitForSelector(`#case:not([hidden]) #case-state[data-state="${state}"]`, { timeout: 10000 });
+  const buttons = async () => page.locator('#case .buttons button').evaluateAll((bs) => bs.map((b) => b.dataset.action));
+  result.states = [];
+  await page.click(row);
+  await caseState('reported');
+  check(JSON.stringify(await buttons()) === JSON.stringify(['register', 'cancel']), 'reported case offers ' + await buttons());
+  await page.click('#case button[data-action=register]');
+  await caseState('registered');
+  result.states.push('registered');
+  check(await page.inputValue('#case-assignee') === env.GRIDD_ASSIGNEE, 'the suggested assignee is not pre-filled');
+  await page.fill('#case-note', '请尽快处置');
+  await page.click('#case button[data-action=dispatch]');
+  await caseState('dispatched');
+  result.states.push('dispatched');
+  // The centre may not accept for the handler: the drawer does not offer it.
+  check(!(await buttons()).includes('accept'), 'a dispatcher is offered accept');
+
+  // The handler accepts and reports it handled (through the API); the
+  // drawer follows the stream.
+  for (const action of ['accept', 'handle']) {
+    const cur = await devAPI('GET', `/api/v1/incidents/${inc.id}`);
+    await devAPI('POST', `/api/v1/incidents/${inc.id}/transitions`, { action, version: cur.version, note: '已处理' }, 'cg-1', 'chengguan');
+  }
+  await caseState('handled');
+  result.states.push('handled');
+  await page.click('#case button[data-action=verify]');
+  await caseState('verified');
+  result.states.push('verified');
+  await page.waitForSelector('#case-history li[data-action=verify]');
+  await page.screenshot({ path: shot + '-case.png' });
+  await page.click('#case button[data-action=close]');
+  await caseState('closed');
+  result.states.push('closed');
+  // Closed cases leave the queue of open ones.
+  await page.waitForSelector(row, { state: 'detached', timeout: 5000 });
+  lap('workflow');
+
+  // 5. A street's dispatcher sees their street's case, not another's.
+  await page.click('#logout');
+  await login(page, env.GRIDD_STREET_LOGIN, env.GRIDD_STREET_PASSWORD);
+  await page.waitForSelector(`#queue-list li[data-id="${env.GRIDD_OWN}"]`, { timeout: 10000 });
+  result.streetQueue = (await page.locator('#queue-list li[data-id]').evaluateAll((ls) => ls.map((l) => Number(l.dataset.id))));
+  check(!result.streetQueue.includes(Number(env.GRIDD_OTHER)), 'the street dispatcher sees another street\'s case');
+  await page.screenshot({ path: shot + '-street.png' });
+  lap('street');
+  // The same on a laptop's screen, with the street's panel open.
+  await page.setViewportSize({ width: 1366, height: 768 });
+  await page.fill('#area-search', env.GRIDD_CHAIN.split(',')[1]);
+  await page.press('#area-search', 'Enter');
+  await page.waitForSelector('#panel:not([hidden]) #panel-children button', { timeout: 10000 });
+  check(await page.isHidden('#search-results'), 'the search results stay open after Enter');
+  await page.waitForFunction(() => window.griddMap.loaded() && window.griddMap.areTilesLoaded(), null, { timeout: 30000 });
+  await page.screenshot({ path: shot + '-laptop.png' });
+  // Drill down: street → community → grid through the panel's children.
+  const chain = env.GRIDD_CHAIN.split(',');
+  for (const [i, code] of [[3, chain[2]], [4, chain[3]]]) {
+    await page.click(`#panel-children button[data-code="${code}"]`);
+    await page.waitForFunction((n) => document.querySelectorAll('#panel-chain code').length === n, i, { timeout: 10000 });
+  }
+  check((await page.locator('#panel-chain code').allTextContents()).join(',') === env.GRIDD_CHAIN, 'drill-down did not reach the grid');
+  lap('drilldown');
+  if (errors.length) await fail('page errors: ' + errors.join('; '));
+  console.log(JSON.stringify(result));
+} catch (e) {
+  await fail(String(e.stack || e) + '\nso far: ' + JSON.stringify(result));
+}
+await browser.close();
