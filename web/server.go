@@ -53,6 +53,7 @@ type Config struct {
 	NoTilePrewarm   bool          // do not pre-warm low zooms at activation (benchmarks of cold tiles)
 	PublicTiles     bool          // tiles and OGC features of the coverage without credentials
 	SessionTTL      time.Duration // console session lifetime (0 = 12 h)
+	Basemap         *Basemap      // raster basemap under the grids in /tiles/style.json (nil: none)
 	DevToken        string        // FOR TESTS ONLY: a bearer token that is an admin and may name itself (X-Gridd-Actor/Role)
 }
 

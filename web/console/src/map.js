@@ -62,7 +62,8 @@ export function mountMap(root, ctx) {
 
   map.on('click', async (e) => {
     const { lng, lat } = e.lngLat;
-    const res = await fetch(`/api/v1/locate?lon=${lng.toFixed(7)}&lat=${lat.toFixed(7)}`);
+    const srs = map.getStyle().metadata?.['gridd:datum'] === 'gcj02' ? '&srs=gcj02' : ''; // on a GCJ-02 basemap
+    const res = await fetch(`/api/v1/locate?lon=${lng.toFixed(7)}&lat=${lat.toFixed(7)}${srs}`);
     const body = await res.json();
     const dl = document.getElementById('panel-chain');
     dl.replaceChildren();
