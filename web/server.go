@@ -113,6 +113,7 @@ func (s *Server) routes() {
 	api.HandleFunc("/generations/{gen}/check", s.handleCheck).Methods(http.MethodGet)
 	api.HandleFunc("/generations/{gen}/export", s.handleExport).Methods(http.MethodGet)
 	api.HandleFunc("/generations/{gen}/pieces", s.handlePieces).Methods(http.MethodGet)
+	api.HandleFunc("/generations/{gen}/compare", s.handleCompare).Methods(http.MethodGet)
 	api.HandleFunc("/layers", s.handleUploadLayer).Methods(http.MethodPost)
 	api.HandleFunc("/jobs/{id}", s.handleJob).Methods(http.MethodGet)
 	s.caseworkRoutes(api)
