@@ -39,6 +39,7 @@ func TestConsoleGis(t *testing.T) {
 	bm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		basemapHits.Add(1)
 		w.Header().Set("Content-Type", "image/png")
+		w.Header().Set("Access-Control-Allow-Origin", "*") // MapLibre fetches raster tiles with CORS, as from 天地图 or Amap
 		w.Write(tile)
 	}))
 	defer bm.Close()
