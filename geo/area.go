@@ -145,3 +145,24 @@ type AreaChild struct {
 	Level     Level  `json:"level"`
 	OpenCases int    `json:"open_cases"`
 }
+
+// GenerationDiff compares two generations area by area, matched by code:
+// what a reviewer wants to know before or after an activation.
+type GenerationDiff struct {
+	From   int                   `json:"from"`
+	To     int                   `json:"to"`
+	Levels map[string]*LevelDiff `json:"levels"` // by level name; every level present
+}
+
+// LevelDiff counts the areas of one level: codes in both generations with
+// identical geometry (Kept) or not (Reshaped), codes only in To (Added) or
+// only in From (Removed); Renamed and Reparented count codes in both whose
+// name or parent changed, whatever their geometry.
+type LevelDiff struct {
+	Kept       int `json:"kept"`
+	Reshaped   int `json:"reshaped"`
+	Added      int `json:"added"`
+	Removed    int `json:"removed"`
+	Renamed    int `json:"renamed"`
+	Reparented int `json:"reparented"`
+}

@@ -80,3 +80,51 @@ func (db *DB) resolveGeneration(ctx context.Context, gen int) (int, error) {
 	}
 	return gen, nil
 }
+
+// compareSQL matches the areas of two generations by code. Merged areas are
+// stored normalized (identical merges store identical geometry), so exact
+// equality (ST_OrderingEquals) tells an unchanged area from a reshaped one.
+const compareSQL = `
+SELECT coalesce(a.level, b.level),
+       (count(*) FILTER (WHERE a.code IS NOT NULL AND b.code IS NOT NULL AND ST_OrderingEquals(a.geom, b.geom)))::int,
+       (count(*) FILTER (WHERE a.code IS NOT NULL AND b.code IS NOT NULL AND NOT ST_OrderingEquals(a.geom, b.geom)))::int,
+       (count(*) FILTER (WHERE a.code IS NULL))::int,
+       (count(*) FILTER (WHERE b.code IS NULL))::int,
+       (count(*) FILTER (WHERE a.name <> b.name))::int,
+       (count(*) FILTER (WHERE a.parent_code <> b.parent_code))::int
+FROM (SELECT level, code, name, parent_code, geom FROM areas WHERE generation = $1) a
+FULL JOIN (SELECT level, code, name, parent_code, geom FROM areas WHERE generation = $2) b ON a.code = b.code
+GROUP BY 1`
+
+// Compare counts how the areas of generation to differ from those of from
+// (0: the active generation), level by level.
+func (db *DB) Compare(ctx context.Context, from, to int) (geo.GenerationDiff, error) {
+	var err error
+	if from, err = db.resolveGeneration(ctx, from); err != nil {
+		return geo.GenerationDiff{}, err
+	}
+	if to, err = db.resolveGeneration(ctx, to); err != nil {
+		return geo.GenerationDiff{}, err
+	}
+	d := geo.GenerationDiff{From: from, To: to, Levels: map[string]*geo.LevelDiff{}}
+	for _, l := range geo.Levels {
+		d.Levels[string(l)] = &geo.LevelDiff{}
+	}
+	rows, err := db.Pool.Query(ctx, compareSQL, from, to)
+	if err != nil {
+		return d, geo.WrapError(geo.EUNAVAILABLE, err, "compare generations %d and %d", from, to)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var level string
+		var l geo.LevelDiff
+		if err := rows.Scan(&level, &l.Kept, &l.Reshaped, &l.Added, &l.Removed, &l.Renamed, &l.Reparented); err != nil {
+			return d, geo.WrapError(geo.EUNAVAILABLE, err, "compare generations")
+		}
+		d.Levels[level] = &l
+	}
+	if err := rows.Err(); err != nil {
+		return d, geo.WrapError(geo.EUNAVAILABLE, err, "compare generations %d and %d", from, to)
+	}
+	return d, nil
+}

@@ -87,6 +87,7 @@ var policy = map[string]access{
 	"GET /api/v1/generations/{gen}/check":     allow("", staff...),
 	"GET /api/v1/generations/{gen}/export":    {roles: []geo.AccessRole{admin, gis}, unscoped: true},
 	"GET /api/v1/generations/{gen}/pieces":    allow("", staff...),
+	"GET /api/v1/generations/{gen}/compare":   allow("", staff...),
 	"POST /api/v1/layers":                     {roles: []geo.AccessRole{admin, gis}, unscoped: true, action: "layer.upload"},
 	"GET /api/v1/jobs/{id}":                   allow("", admin, gis),
 

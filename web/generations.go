@@ -25,6 +25,9 @@ type GenerationStore interface {
 	ExportAreas(ctx context.Context, gen int, level geo.Level, format string, w io.Writer) error
 	ExportCrosswalk(ctx context.Context, gen int, dept string, w io.Writer) error
 	WritePieces(ctx context.Context, gen int, kind string, w io.Writer) error
+	// Compare counts the areas kept, reshaped, added and removed from
+	// generation from to generation to (0: the active one).
+	Compare(ctx context.Context, from, to int) (geo.GenerationDiff, error)
 }
 
 // FileExporter writes one level of a generation (0: the active one) to a
@@ -261,4 +264,25 @@ type lazyWriter struct {
 func (l *lazyWriter) Write(p []byte) (int, error) {
 	l.started = true
 	return l.w.Write(p)
+}
+
+// handleCompare answers GET /api/v1/generations/{gen}/compare?with=N: how
+// generation {gen} differs from N (default: the active generation).
+func (s *Server) handleCompare(w http.ResponseWriter, r *http.Request) {
+	gen, err := pathGen(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	with, err := genParam(r.URL.Query().Get("with"))
+	if err != nil {
+		writeError(w, r, geo.Errorf(geo.EINVALID, "with=%q is not a generation number: give the generation to compare with (default: the active one)", r.URL.Query().Get("with")))
+		return
+	}
+	d, err := s.deps.Generations.Compare(r.Context(), with, gen)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
 }

@@ -53,6 +53,7 @@ type Config struct {
 	NoTilePrewarm   bool          // do not pre-warm low zooms at activation (benchmarks of cold tiles)
 	PublicTiles     bool          // tiles and OGC features of the coverage without credentials
 	SessionTTL      time.Duration // console session lifetime (0 = 12 h)
+	Basemap         *Basemap      // raster basemap under the grids in /tiles/style.json (nil: none)
 	DevToken        string        // FOR TESTS ONLY: a bearer token that is an admin and may name itself (X-Gridd-Actor/Role)
 	RateLimit       float64       // requests/s per token, session or anonymous address (0 = no limit); see limits.go
 	RateBurst       int           // requests a caller may send at once above the rate (0 = one second's worth)
@@ -118,6 +119,7 @@ func (s *Server) routes() {
 	api.HandleFunc("/generations/{gen}/check", s.handleCheck).Methods(http.MethodGet)
 	api.HandleFunc("/generations/{gen}/export", s.handleExport).Methods(http.MethodGet)
 	api.HandleFunc("/generations/{gen}/pieces", s.handlePieces).Methods(http.MethodGet)
+	api.HandleFunc("/generations/{gen}/compare", s.handleCompare).Methods(http.MethodGet)
 	api.HandleFunc("/layers", s.handleUploadLayer).Methods(http.MethodPost)
 	api.HandleFunc("/jobs/{id}", s.handleJob).Methods(http.MethodGet)
 	s.caseworkRoutes(api)

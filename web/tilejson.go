@@ -212,6 +212,14 @@ var deptColours = []string{"#d9480f", "#2f9e44", "#ae3ec9", "#1971c2", "#f08c00"
 // grids-selected, dept-{code}-line (hidden). Labels are a source only: text
 // needs glyphs, which the style leaves to the client.
 func (s *Server) handleStyle(w http.ResponseWriter, r *http.Request) {
+	bm := s.cfg.Basemap
+	if bm != nil && bm.Datum == geo.DatumGCJ02 && r.URL.Query().Get("datum") == "" {
+		// The grids must sit on a GCJ-02 basemap's streets: shift them too.
+		r = r.Clone(r.Context())
+		q := r.URL.Query()
+		q.Set("datum", string(geo.DatumGCJ02))
+		r.URL.RawQuery = q.Encode()
+	}
 	query, gen, err := tileQuery(r)
 	if err != nil {
 		writeError(w, r, err)
@@ -229,6 +237,14 @@ func (s *Server) handleStyle(w http.ResponseWriter, r *http.Request) {
 		sources[l.name] = map[string]any{"type": "vector", "tiles": tj.Tiles, "minzoom": 0, "maxzoom": tileMaxZoom, "bounds": tj.Bounds, "attribution": tileAttribution}
 	}
 	style := []map[string]any{{"id": "background", "type": "background", "paint": map[string]any{"background-color": "#eef1f4"}}}
+	if bm != nil {
+		src := bm.styleSource()
+		if strings.HasPrefix(bm.URL, "/") {
+			src["tiles"] = []string{base + bm.URL}
+		}
+		sources["basemap"] = src
+		style = append(style, map[string]any{"id": "basemap", "type": "raster", "source": "basemap"})
+	}
 	// Grids get one of seven pale colours by code, so neighbours stand apart.
 	style = append(style, map[string]any{
 		"id": "grids-fill", "type": "fill", "source": "grids", "source-layer": "grids", "minzoom": 10,
@@ -276,5 +292,16 @@ func (s *Server) handleStyle(w http.ResponseWriter, r *http.Request) {
 		"version": 8, "name": "gridd generation " + strconv.Itoa(gen),
 		"center": []float64{c[0], c[1]}, "zoom": 10,
 		"sources": sources, "layers": style,
+		// The datum the tiles are in, so clients convert clicked points
+		// back (locate's srs=gcj02) when it is not WGS84.
+		"metadata": map[string]any{"gridd:datum": styleDatum(query)},
 	})
+}
+
+// styleDatum is the datum of the tile URLs' query (tileQuery's output).
+func styleDatum(query string) string {
+	if strings.Contains(query, "datum="+string(geo.DatumGCJ02)) {
+		return string(geo.DatumGCJ02)
+	}
+	return string(geo.DatumWGS84)
 }

@@ -302,7 +302,8 @@ export function mountMap(root, ctx) {
       }
     }
     const { lng, lat } = e.lngLat;
-    const res = await fetch(`/api/v1/locate?lon=${lng.toFixed(7)}&lat=${lat.toFixed(7)}`);
+    const srs = map.getStyle().metadata?.['gridd:datum'] === 'gcj02' ? '&srs=gcj02' : ''; // on a GCJ-02 basemap
+    const res = await fetch(`/api/v1/locate?lon=${lng.toFixed(7)}&lat=${lat.toFixed(7)}${srs}`);
     const loc = await res.json();
     if (!res.ok || !loc.grid) {
       current = null;
