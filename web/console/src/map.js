@@ -97,7 +97,10 @@ export function mountMap(root, ctx) {
     if (src) src.setTiles(incidentTiles());
   }, 150);
 
-  map.on('load', () => {
+  // Layers go in as soon as the style is there (not after every first
+  // tile, as 'load' would): the queue and search work while tiles load.
+  let fitScope = Boolean(ctx.me.scope);
+  map.on('style.load', () => {
     // Hover and selection outlines for every level, by feature-state.
     for (const level of LEVELS) {
       const src = PLURAL[level];
@@ -113,7 +116,7 @@ export function mountMap(root, ctx) {
         },
       });
     }
-    if (seesCases) {
+    if (seesCases && !map.getSource('incidents')) {
       map.addSource('incidents', { type: 'vector', tiles: incidentTiles(), minzoom: 0, maxzoom: 18 });
       map.addLayer({
         id: 'incidents-points', type: 'circle', source: 'incidents', 'source-layer': 'incidents',
@@ -126,8 +129,10 @@ export function mountMap(root, ctx) {
       });
     }
     buildSwitcher();
+    if (pendingSelect) selectFeature(pendingSelect);
     // A scoped account starts on its area.
-    if (ctx.me.scope) {
+    if (fitScope) {
+      fitScope = false;
       api('/api/v1/areas/' + ctx.me.scope).then((d) => {
         const [w, s, e, n] = d.bbox;
         map.fitBounds([[w, s], [e, n]], { padding: 40, duration: 0 });
@@ -198,6 +203,7 @@ export function mountMap(root, ctx) {
 
   // Selection: one area at a time, outlined by feature-state.
   let selected = null; // {source, sourceLayer, id}
+  let pendingSelect = null; // chosen before the style was there
   let current = null; // the panel's AreaDetail
   const selectFeature = (code) => {
     if (selected) map.setFeatureState(selected, { selected: false });
@@ -205,7 +211,12 @@ export function mountMap(root, ctx) {
     const level = LEVEL_OF_LEN[code?.length];
     // The style's own selection line (grids only) follows too.
     if (map.getLayer('grids-selected')) map.setFilter('grids-selected', ['==', ['get', 'code'], level === 'grid' ? code : '']);
+    pendingSelect = null;
     if (!level) return;
+    if (!map.getSource(PLURAL[level])) {
+      pendingSelect = code;
+      return;
+    }
     selected = { source: PLURAL[level], sourceLayer: PLURAL[level], id: Number(code) };
     map.setFeatureState(selected, { selected: true });
   };
@@ -250,7 +261,7 @@ export function mountMap(root, ctx) {
           el('td', {}, p.role_label),
           el('td', {}, t('post.' + p.post)),
           el('td', { class: p.on_duty ? 'on' : 'off' }, t(p.on_duty ? 'person.onduty' : 'person.offduty')),
-          el('td', {}, p.phone ? el('a', { href: 'tel:' + p.phone.replace(/\*/g, '') }, p.phone) : '')));
+          el('td', {}, p.phone && !p.phone.includes('*') ? el('a', { href: 'tel:' + p.phone }, p.phone) : p.phone)));
       }
       people.append(tbl);
     }

@@ -48,7 +48,9 @@ async function login(page, user, password) {
   await page.fill('#login-user', user);
   await page.fill('#login-pass', password);
   await page.click('#login button[type=submit]');
-  await page.waitForFunction(() => window.griddMap && window.griddMap.loaded(), null, { timeout: 30000 });
+  // The console is usable once the style is in: the queue and the
+  // incidents layer do not wait for the coverage's tiles.
+  await page.waitForFunction(() => window.griddMap && window.griddMap.getLayer('grids-outline'), null, { timeout: 30000 });
 }
 
 const result = { ms: {} };
@@ -71,7 +73,6 @@ try {
   await page.waitForFunction((n) => document.querySelectorAll('#panel:not([hidden]) #panel-chain code').length === n,
     env.GRIDD_CHAIN.split(',').length, { timeout: 10000 });
   result.chain = await page.locator('#panel-chain code').allTextContents();
-  await page.waitForFunction(() => window.griddMap.loaded() && window.griddMap.areTilesLoaded(), null, { timeout: 30000 });
   const sel = await page.evaluate((code) => window.griddMap.getFeatureState({ source: 'grids', sourceLayer: 'grids', id: Number(code) }), env.GRIDD_GRID);
   check(sel.selected === true, 'the searched grid is not selected on the map: ' + JSON.stringify(sel));
   await page.screenshot({ path: shot + '-search.png' });
@@ -124,6 +125,7 @@ try {
   await caseState('verified');
   result.states.push('verified');
   await page.waitForSelector('#case-history li[data-action=verify]');
+  await page.waitForFunction(() => window.griddMap.areTilesLoaded(), null, { timeout: 30000 });
   await page.screenshot({ path: shot + '-case.png' });
   await page.click('#case button[data-action=close]');
   await caseState('closed');
@@ -138,6 +140,12 @@ try {
   await page.waitForSelector(`#queue-list li[data-id="${env.GRIDD_OWN}"]`, { timeout: 10000 });
   result.streetQueue = (await page.locator('#queue-list li[data-id]').evaluateAll((ls) => ls.map((l) => Number(l.dataset.id))));
   check(!result.streetQueue.includes(Number(env.GRIDD_OTHER)), 'the street dispatcher sees another street\'s case');
+  // English on request, Chinese again after.
+  await page.click('#lang');
+  check(await page.textContent('#queue h2') === 'Incident queue', 'the queue did not switch to English');
+  check((await page.textContent(`#queue-list li[data-id="${env.GRIDD_OWN}"] .state`)) === 'Reported', 'the rows did not switch to English');
+  await page.click('#lang');
+  check(await page.textContent('#queue h2') === '案件队列', 'the queue did not switch back to Chinese');
   await page.screenshot({ path: shot + '-street.png' });
   lap('street');
   // The same on a laptop's screen, with the street's panel open.
