@@ -151,14 +151,18 @@ export function mountMap(root, ctx) {
     const name = el('span', labelKey ? { 'data-i18n': labelKey } : {}, labelKey ? t(labelKey) : labelText);
     return el('label', { 'data-layer': layers[0] }, box, ' ', name);
   }
+  // The entries live in a box of their own in #layers, so that other
+  // modules may add theirs (a basemap, say) beside them.
+  const mine = el('div', { class: 'map-layers' });
+  switcher.prepend(mine);
   function buildSwitcher() {
-    switcher.replaceChildren();
+    mine.replaceChildren();
     const levels = el('fieldset', {}, el('legend', { 'data-i18n': 'layers.levels' }, t('layers.levels')));
     for (const level of [...LEVELS].reverse()) {
       const src = PLURAL[level];
       levels.append(checkbox('level.' + level, null, true, [`${src}-line`, `${src}-fill`, `${src}-hover`, `${src}-outline`]));
     }
-    switcher.append(levels);
+    mine.append(levels);
     const depts = map.getStyle().layers.filter((l) => /^dept-.*-line$/.test(l.id));
     if (depts.length) {
       const fs = el('fieldset', {}, el('legend', { 'data-i18n': 'layers.depts' }, t('layers.depts')));
@@ -168,11 +172,11 @@ export function mountMap(root, ctx) {
         lab.querySelector('span').after(' ', el('code', {}, 'dept/' + code));
         fs.append(lab);
       }
-      switcher.append(fs);
+      mine.append(fs);
     }
     if (seesCases) {
       const fs = el('fieldset', {}, checkbox('layers.incidents', null, true, ['incidents-points']));
-      switcher.append(fs);
+      mine.append(fs);
     }
   }
   document.getElementById('layers-toggle')?.addEventListener('click', (e) => {
