@@ -12,7 +12,7 @@ import (
 )
 
 // searchAreasSQL finds areas of generation $1 within scope $2 (a code
-// prefix, ” for all) whose code starts with $3 or whose name contains
+// prefix, empty for all) whose code starts with $3 or whose name contains
 // it: code matches first, then exact names, then the higher levels, then
 // by code. $4 limits. The tables are small (thousands of grids per
 // district): a scan of one generation's rows is fast enough and needs no
