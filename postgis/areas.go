@@ -12,7 +12,7 @@ import (
 )
 
 // searchAreasSQL finds areas of generation $1 within scope $2 (a code
-// prefix, '' for all) whose code starts with $3 or whose name contains
+// prefix, empty for all) whose code starts with $3 or whose name contains
 // it: code matches first, then exact names, then the higher levels, then
 // by code. $4 limits. The tables are small (thousands of grids per
 // district): a scan of one generation's rows is fast enough and needs no
@@ -164,8 +164,8 @@ func (db *DB) Area(ctx context.Context, code string) (geo.AreaDetail, error) {
 
 // incidentTileSQL cuts one MVT tile (layer "incidents", one point per
 // case, the case id as feature id) of the cases matching a filter: $4
-// states (NULL: the open ones), $5 an area code of any level ('' for
-// all), $6 the assignee (0 for anyone), $7 a category ('' for all).
+// states (NULL: the open ones), $5 an area code of any level (empty for
+// all), $6 the assignee (0 for anyone), $7 a category (empty for all).
 // Each point carries its deadline status: ok before 80 % of the time
 // limit (warn_at), warn until the deadline, overdue after it — measured
 // at now while the clock runs, at the handling time once handled.

@@ -62,21 +62,23 @@ type Config struct {
 
 // Deps are the services the HTTP layer calls.
 type Deps struct {
-	Locator       geo.Locator
-	Tiles         TileSource
-	Features      FeatureSource
-	Generations   GenerationStore
-	Exports       FileExporter // GeoPackage and zipped-shapefile downloads; nil: GeoJSON and CSV only
-	Importer      LayerImporter
-	Health        Pinger
-	Routing       Router        // in-memory point location; nil: Locator (SQL) answers /locate
-	Incidents     IncidentStore // the case workflow; nil: no /incidents, /open311
-	Casework      CaseworkStore
-	Events        *EventHub     // fans incident events out to SSE streams
+	Locator     geo.Locator
+	Tiles       TileSource
+	Features    FeatureSource
+	Generations GenerationStore
+	Exports     FileExporter // GeoPackage and zipped-shapefile downloads; nil: GeoJSON and CSV only
+	Importer    LayerImporter
+	Health      Pinger
+	Routing     Router        // in-memory point location; nil: Locator (SQL) answers /locate
+	Incidents   IncidentStore // the case workflow; nil: no /incidents, /open311
+	Casework    CaseworkStore
+	Events      *EventHub // fans incident events out to SSE streams
+	Auth        AuthStore // sessions, tokens, the audit log; nil: every protected route answers 503
+	Logger      *slog.Logger
+
+	// The operator console's area panel and incident map (issue 8).
 	Areas         AreaStore     // area search and panel; nil: no /areas
 	IncidentTiles IncidentTiles // cases as vector tiles; nil: no /tiles/incidents
-	Auth          AuthStore     // sessions, tokens, the audit log; nil: every protected route answers 503
-	Logger        *slog.Logger
 }
 
 // Server serves the API, tiles and console.

@@ -97,7 +97,10 @@ export function mountMap(root, ctx) {
     if (src) src.setTiles(incidentTiles());
   }, 150);
 
-  map.on('load', () => {
+  // Layers go in as soon as the style is there (not after every first
+  // tile, as 'load' would): the queue and search work while tiles load.
+  let fitScope = Boolean(ctx.me.scope);
+  map.on('style.load', () => {
     // Hover and selection outlines for every level, by feature-state.
     for (const level of LEVELS) {
       const src = PLURAL[level];
@@ -113,7 +116,7 @@ export function mountMap(root, ctx) {
         },
       });
     }
-    if (seesCases) {
+    if (seesCases && !map.getSource('incidents')) {
       map.addSource('incidents', { type: 'vector', tiles: incidentTiles(), minzoom: 0, maxzoom: 18 });
       map.addLayer({
         id: 'incidents-points', type: 'circle', source: 'incidents', 'source-layer': 'incidents',
@@ -126,8 +129,10 @@ export function mountMap(root, ctx) {
       });
     }
     buildSwitcher();
+    if (pendingSelect) selectFeature(pendingSelect);
     // A scoped account starts on its area.
-    if (ctx.me.scope) {
+    if (fitScope) {
+      fitScope = false;
       api('/api/v1/areas/' + ctx.me.scope).then((d) => {
         const [w, s, e, n] = d.bbox;
         map.fitBounds([[w, s], [e, n]], { padding: 40, duration: 0 });
@@ -146,14 +151,18 @@ export function mountMap(root, ctx) {
     const name = el('span', labelKey ? { 'data-i18n': labelKey } : {}, labelKey ? t(labelKey) : labelText);
     return el('label', { 'data-layer': layers[0] }, box, ' ', name);
   }
+  // The entries live in a box of their own in #layers, so that other
+  // modules may add theirs (a basemap, say) beside them.
+  const mine = el('div', { class: 'map-layers' });
+  switcher.prepend(mine);
   function buildSwitcher() {
-    switcher.replaceChildren();
+    mine.replaceChildren();
     const levels = el('fieldset', {}, el('legend', { 'data-i18n': 'layers.levels' }, t('layers.levels')));
     for (const level of [...LEVELS].reverse()) {
       const src = PLURAL[level];
       levels.append(checkbox('level.' + level, null, true, [`${src}-line`, `${src}-fill`, `${src}-hover`, `${src}-outline`]));
     }
-    switcher.append(levels);
+    mine.append(levels);
     const depts = map.getStyle().layers.filter((l) => /^dept-.*-line$/.test(l.id));
     if (depts.length) {
       const fs = el('fieldset', {}, el('legend', { 'data-i18n': 'layers.depts' }, t('layers.depts')));
@@ -163,11 +172,11 @@ export function mountMap(root, ctx) {
         lab.querySelector('span').after(' ', el('code', {}, 'dept/' + code));
         fs.append(lab);
       }
-      switcher.append(fs);
+      mine.append(fs);
     }
     if (seesCases) {
       const fs = el('fieldset', {}, checkbox('layers.incidents', null, true, ['incidents-points']));
-      switcher.append(fs);
+      mine.append(fs);
     }
   }
   document.getElementById('layers-toggle')?.addEventListener('click', (e) => {
@@ -198,6 +207,7 @@ export function mountMap(root, ctx) {
 
   // Selection: one area at a time, outlined by feature-state.
   let selected = null; // {source, sourceLayer, id}
+  let pendingSelect = null; // chosen before the style was there
   let current = null; // the panel's AreaDetail
   const selectFeature = (code) => {
     if (selected) map.setFeatureState(selected, { selected: false });
@@ -205,7 +215,12 @@ export function mountMap(root, ctx) {
     const level = LEVEL_OF_LEN[code?.length];
     // The style's own selection line (grids only) follows too.
     if (map.getLayer('grids-selected')) map.setFilter('grids-selected', ['==', ['get', 'code'], level === 'grid' ? code : '']);
+    pendingSelect = null;
     if (!level) return;
+    if (!map.getSource(PLURAL[level])) {
+      pendingSelect = code;
+      return;
+    }
     selected = { source: PLURAL[level], sourceLayer: PLURAL[level], id: Number(code) };
     map.setFeatureState(selected, { selected: true });
   };
@@ -250,7 +265,7 @@ export function mountMap(root, ctx) {
           el('td', {}, p.role_label),
           el('td', {}, t('post.' + p.post)),
           el('td', { class: p.on_duty ? 'on' : 'off' }, t(p.on_duty ? 'person.onduty' : 'person.offduty')),
-          el('td', {}, p.phone ? el('a', { href: 'tel:' + p.phone.replace(/\*/g, '') }, p.phone) : '')));
+          el('td', {}, p.phone && !p.phone.includes('*') ? el('a', { href: 'tel:' + p.phone }, p.phone) : p.phone)));
       }
       people.append(tbl);
     }

@@ -197,6 +197,22 @@ export function mountQueue(root, ctx) {
     ctx.bus.dispatchEvent(new CustomEvent('incident-updated', { detail: { id, incident: inc } }));
   }
 
+  // Events come in bursts (a scheduler pass, a busy hour): the cases
+  // changed within 50 ms are read together, and a big burst reloads the
+  // list in one request instead.
+  const pending = new Set();
+  let flushTimer = null;
+  function flush() {
+    flushTimer = null;
+    const ids = [...pending];
+    pending.clear();
+    if (ids.length > 30) {
+      load();
+      for (const id of ids) ctx.bus.dispatchEvent(new CustomEvent('incident-updated', { detail: { id } }));
+    } else for (const id of ids) refreshOne(id);
+    ctx.bus.dispatchEvent(new Event('incidents-changed'));
+  }
+
   // The live stream. EventSource reconnects by itself and sends
   // Last-Event-ID, so the server replays what was missed.
   function connect() {
@@ -215,9 +231,9 @@ export function mountQueue(root, ctx) {
     });
     es.addEventListener('incident', (m) => {
       const ev = JSON.parse(m.data);
-      refreshOne(ev.incident_id);
+      pending.add(ev.incident_id);
+      if (!flushTimer) flushTimer = setTimeout(flush, 50);
       ctx.bus.dispatchEvent(new CustomEvent('incident-event', { detail: ev }));
-      ctx.bus.dispatchEvent(new Event('incidents-changed'));
     });
   }
 

@@ -48,7 +48,9 @@ async function login(page, user, password) {
   await page.fill('#login-user', user);
   await page.fill('#login-pass', password);
   await page.click('#login button[type=submit]');
-  await page.waitForFunction(() => window.griddMap && window.griddMap.loaded(), null, { timeout: 30000 });
+  // The console is usable once the style is in: the queue and the
+  // incidents layer do not wait for the coverage's tiles.
+  await page.waitForFunction(() => window.griddMap && window.griddMap.getLayer('grids-outline'), null, { timeout: 30000 });
 }
 
 const result = { ms: {} };
@@ -56,6 +58,9 @@ const start = Date.now();
 const lap = (name) => { result.ms[name] = Date.now() - start; };
 try {
   const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  // Generous waits for a busy machine (the first tiles of a generation
+  // are built while the test runs); the 2 s of the live step are its own.
+  page.setDefaultTimeout(60000);
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(base + '/');
@@ -69,9 +74,8 @@ try {
   await page.fill('#area-search', env.GRIDD_GRID);
   await page.click(`#search-results button[data-code="${env.GRIDD_GRID}"]`);
   await page.waitForFunction((n) => document.querySelectorAll('#panel:not([hidden]) #panel-chain code').length === n,
-    env.GRIDD_CHAIN.split(',').length, { timeout: 10000 });
+    env.GRIDD_CHAIN.split(',').length, { timeout: 30000 });
   result.chain = await page.locator('#panel-chain code').allTextContents();
-  await page.waitForFunction(() => window.griddMap.loaded() && window.griddMap.areTilesLoaded(), null, { timeout: 30000 });
   const sel = await page.evaluate((code) => window.griddMap.getFeatureState({ source: 'grids', sourceLayer: 'grids', id: Number(code) }), env.GRIDD_GRID);
   check(sel.selected === true, 'the searched grid is not selected on the map: ' + JSON.stringify(sel));
   await page.screenshot({ path: shot + '-search.png' });
@@ -95,7 +99,7 @@ try {
   lap('live');
 
   // 4. Through the case drawer: register, dispatch to the suggested person.
-  const caseState = async (state) => page.waitForSelector(`#case:not([hidden]) #case-state[data-state="${state}"]`, { timeout: 10000 });
+  const caseState = async (state) => page.waitForSelector(`#case:not([hidden]) #case-state[data-state="${state}"]`, { timeout: 30000 });
   const buttons = async () => page.locator('#case .buttons button').evaluateAll((bs) => bs.map((b) => b.dataset.action));
   result.states = [];
   await page.click(row);
@@ -124,7 +128,26 @@ try {
   await caseState('verified');
   result.states.push('verified');
   await page.waitForSelector('#case-history li[data-action=verify]');
+  await page.waitForFunction(() => window.griddMap.areTilesLoaded(), null, { timeout: 30000 });
   await page.screenshot({ path: shot + '-case.png' });
+  // Hover outlines the area under the pointer (feature-state).
+  await page.mouse.move(400, 500);
+  const hover = await page.evaluate(() => {
+    const m = window.griddMap;
+    const f = m.queryRenderedFeatures([400, 500 - m.getContainer().getBoundingClientRect().top], { layers: ['grids-fill'] })[0];
+    return f ? m.getFeatureState({ source: 'grids', sourceLayer: 'grids', id: f.id }).hover === true : 'no grid under the pointer';
+  });
+  check(hover === true, 'hover state: ' + hover);
+  // The layer switcher: a department's own layer, the incidents layer.
+  await page.click('#layers-toggle');
+  const dept = await page.locator('#layers label[data-layer^="dept-"]').first();
+  const deptLayer = await dept.getAttribute('data-layer');
+  await dept.locator('input').check();
+  check(await page.evaluate((id) => window.griddMap.getLayoutProperty(id, 'visibility'), deptLayer) === 'visible', deptLayer + ' did not show');
+  await page.locator('#layers label[data-layer="incidents-points"] input').uncheck();
+  check(await page.evaluate(() => window.griddMap.getLayoutProperty('incidents-points', 'visibility')) === 'none', 'the incidents layer did not hide');
+  await page.locator('#layers label[data-layer="incidents-points"] input').check();
+  await page.click('#layers-toggle');
   await page.click('#case button[data-action=close]');
   await caseState('closed');
   result.states.push('closed');
@@ -135,16 +158,22 @@ try {
   // 5. A street's dispatcher sees their street's case, not another's.
   await page.click('#logout');
   await login(page, env.GRIDD_STREET_LOGIN, env.GRIDD_STREET_PASSWORD);
-  await page.waitForSelector(`#queue-list li[data-id="${env.GRIDD_OWN}"]`, { timeout: 10000 });
+  await page.waitForSelector(`#queue-list li[data-id="${env.GRIDD_OWN}"]`, { timeout: 30000 });
   result.streetQueue = (await page.locator('#queue-list li[data-id]').evaluateAll((ls) => ls.map((l) => Number(l.dataset.id))));
   check(!result.streetQueue.includes(Number(env.GRIDD_OTHER)), 'the street dispatcher sees another street\'s case');
+  // English on request, Chinese again after.
+  await page.click('#lang');
+  check(await page.textContent('#queue h2') === 'Incident queue', 'the queue did not switch to English');
+  check((await page.textContent(`#queue-list li[data-id="${env.GRIDD_OWN}"] .state`)) === 'Reported', 'the rows did not switch to English');
+  await page.click('#lang');
+  check(await page.textContent('#queue h2') === '案件队列', 'the queue did not switch back to Chinese');
   await page.screenshot({ path: shot + '-street.png' });
   lap('street');
   // The same on a laptop's screen, with the street's panel open.
   await page.setViewportSize({ width: 1366, height: 768 });
   await page.fill('#area-search', env.GRIDD_CHAIN.split(',')[1]);
   await page.press('#area-search', 'Enter');
-  await page.waitForSelector('#panel:not([hidden]) #panel-children button', { timeout: 10000 });
+  await page.waitForSelector('#panel:not([hidden]) #panel-children button', { timeout: 30000 });
   check(await page.isHidden('#search-results'), 'the search results stay open after Enter');
   await page.waitForFunction(() => window.griddMap.loaded() && window.griddMap.areTilesLoaded(), null, { timeout: 30000 });
   await page.screenshot({ path: shot + '-laptop.png' });
@@ -152,7 +181,7 @@ try {
   const chain = env.GRIDD_CHAIN.split(',');
   for (const [i, code] of [[3, chain[2]], [4, chain[3]]]) {
     await page.click(`#panel-children button[data-code="${code}"]`);
-    await page.waitForFunction((n) => document.querySelectorAll('#panel-chain code').length === n, i, { timeout: 10000 });
+    await page.waitForFunction((n) => document.querySelectorAll('#panel-chain code').length === n, i, { timeout: 30000 });
   }
   check((await page.locator('#panel-chain code').allTextContents()).join(',') === env.GRIDD_CHAIN, 'drill-down did not reach the grid');
   lap('drilldown');
