@@ -76,6 +76,9 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		web.Deps{Locator: db, Tiles: db, Features: db, Health: db, Generations: db, Exports: fileExporter{db: db.DB}, Importer: imports,
 			Routing: router, Incidents: db, Casework: db, Events: hub, Auth: db})
 	fmt.Fprintf(stdout, "gridd serving on http://%s\n", displayAddr(l.Addr().String()))
+	if basemap != nil {
+		fmt.Fprintf(stdout, "basemap: %s\n", basemap)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if db.embedded != nil {

@@ -9,7 +9,7 @@
 import * as maplibregl from 'maplibre-gl';
 import { api } from './api.js';
 import { addMessages, applyI18n, onLang, t } from './i18n.js';
-import { fmt, h } from './el.js';
+import { fmt, h, when } from './el.js';
 import { shiftGeoJSON } from './gcj02.js';
 
 // Piece kinds of GET /generations/{gen}/pieces and their colours.
@@ -570,7 +570,7 @@ export function mountGis(root, ctx) {
     }
     gensBox.replaceChildren(table(['col.gen', 'col.state', 'col.created', 'col.note', ''],
       st.gens.map((g) => ({ attrs: { 'data-gen': g.id, 'data-state': g.state },
-        cells: [String(g.id), h('span', { class: 'badge ' + g.state, text: t('state.' + g.state) }), new Date(g.created_at).toLocaleString(), g.note || '',
+        cells: [String(g.id), h('span', { class: 'badge ' + g.state, text: t('state.' + g.state) }), when(g.created_at), g.note || '',
           h('button', { type: 'button', class: 'small', text: t('gis.show'), onclick: () => showGeneration(g.id) })] })),
       { id: 'gis-gens-table' }));
     const keep = [cmpFrom.value, cmpTo.value];
