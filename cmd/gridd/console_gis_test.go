@@ -8,13 +8,16 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gridd/gridd/geo"
 	"github.com/gridd/gridd/internal/pgtest"
@@ -30,6 +33,7 @@ import (
 // console-dashboard.png.
 func TestConsoleGis(t *testing.T) {
 	ctx := context.Background()
+	start := time.Now()
 	dbURL := pgtest.NewDatabaseURL(t)
 	mustGridd(t, "demo", "--db", dbURL)
 
@@ -127,6 +131,7 @@ func TestConsoleGis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("demo, server, accounts and cases ready in %.1fs", time.Since(start).Seconds())
 	out := runConsoleScript(t, "gis.mjs", base, screenshotPath(t, "console-gis.png"),
 		"GRIDD_GIS_LOGIN=gisuser", "GRIDD_GIS_PASSWORD="+gisPass, "GRIDD_VIEWER_LOGIN=viewer", "GRIDD_VIEWER_PASSWORD="+viewerPass,
 		"GRIDD_FIXTURE="+fixture, "GRIDD_DEPT=gongan")
@@ -145,6 +150,10 @@ func TestConsoleGis(t *testing.T) {
 			Received, Closed int
 			OnTimeRate       float64
 			Bars             []struct {
+				Area  string
+				Value int
+			}
+			ClosedBars []struct {
 				Area  string
 				Value int
 			}
@@ -221,6 +230,15 @@ func TestConsoleGis(t *testing.T) {
 			t.Errorf("bar of %s is %d, want %d", b.Area, b.Value, want[b.Area])
 		}
 	}
+	closed := map[string]int{spots[0].street: 1, spots[1].street: 0}
+	for _, b := range d.ClosedBars {
+		if closed[b.Area] != b.Value {
+			t.Errorf("closed bar of %s is %d, want %d", b.Area, b.Value, closed[b.Area])
+		}
+	}
+	if len(d.ClosedBars) != 2 {
+		t.Errorf("closed bars %+v", d.ClosedBars)
+	}
 	if d.EnglishLabel != "Received" {
 		t.Errorf("English label %q", d.EnglishLabel)
 	}
@@ -261,4 +279,29 @@ func basemapTile(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// TestConsoleGCJ02 checks that the console's GCJ-02 shift (which moves
+// GeoJSON onto GCJ-02 tiles) is the server's: the same points in China,
+// on its rectangle's edges and outside it.
+func TestConsoleGCJ02(t *testing.T) {
+	pts := [][2]float64{{121.55, 29.80}, {116.397, 39.909}, {113.26, 23.13}, {87.6, 43.8}, {105, 35}, {72.004, 0.8293}, {137.8347, 55.8271},
+		{139.7, 35.7}, {-0.1, 51.5}, {121.4, 31.2}, {104.99999, 30.6}}
+	in, _ := json.Marshal(pts)
+	cmd := exec.Command("node", "test/gcj02.mjs", string(in))
+	cmd.Dir = "../../web/console"
+	out, err := cmd.Output() // stdout: node warns on stderr about the module type
+	if err != nil {
+		t.Fatalf("node test/gcj02.mjs: %v", err)
+	}
+	var got [][2]float64
+	if err := json.Unmarshal(out, &got); err != nil || len(got) != len(pts) {
+		t.Fatalf("output %q: %v", out, err)
+	}
+	for i, p := range pts {
+		lon, lat := geo.WGS84ToGCJ02(p[0], p[1])
+		if math.Abs(got[i][0]-lon) > 1e-12 || math.Abs(got[i][1]-lat) > 1e-12 {
+			t.Errorf("%v: console %v, server %v", p, got[i], [2]float64{lon, lat})
+		}
+	}
 }

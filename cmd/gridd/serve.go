@@ -80,6 +80,9 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 			Routing: router, Incidents: db, Casework: db, Events: hub, Auth: db,
 			Areas: db, IncidentTiles: db})
 	fmt.Fprintf(stdout, "gridd serving on http://%s\n", displayAddr(l.Addr().String()))
+	if basemap != nil {
+		fmt.Fprintf(stdout, "basemap: %s\n", basemap)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if db.embedded != nil {

@@ -218,7 +218,7 @@ export function mountDashboard(root, ctx) {
       items.length ? bars(items, m) : h('p', { class: 'note', text: t('dash.none') }));
     byPeriod.replaceChildren(h('h2', { text: t('dash.byperiod') }), columns(d.buckets));
     mapTitle.textContent = t('dash.map', { metric: t('m.' + m.k) });
-    paintMap();
+    paintMap().catch((e) => mapLegend.replaceChildren(h('p', { class: 'error', text: e.message })));
   }
 
   // ---- the map ----
@@ -235,6 +235,7 @@ export function mountDashboard(root, ctx) {
       st.map = map;
       return map;
     })();
+    ready.catch(() => (ready = null)); // try again next time
     return ready;
   }
 

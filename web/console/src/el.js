@@ -25,6 +25,11 @@ export function fmt(n, digits = 0) {
   return Number(n).toLocaleString(lang() === 'zh' ? 'zh-CN' : 'en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
+// when formats a time the way the current language writes it.
+export function when(iso) {
+  return iso ? new Date(iso).toLocaleString(lang() === 'zh' ? 'zh-CN' : 'en-GB', { dateStyle: 'short', timeStyle: 'short' }) : '–';
+}
+
 export function pct(x) {
   return fmt(100 * (x || 0), 1) + '%';
 }

@@ -9,7 +9,7 @@
 import * as maplibregl from 'maplibre-gl';
 import { api } from './api.js';
 import { addMessages, applyI18n, onLang, t } from './i18n.js';
-import { fmt, h } from './el.js';
+import { fmt, h, when } from './el.js';
 import { shiftGeoJSON } from './gcj02.js';
 
 // Piece kinds of GET /generations/{gen}/pieces and their colours.
@@ -127,6 +127,7 @@ addMessages({
     'gis.check.bad': '检查发现 {n} 个问题',
     'gis.activate': '激活此代',
     'gis.confirm': '激活第 {gen} 代后，定位、派单和地图都改用它，现行的第 {active} 代将退役。确定激活吗？',
+    'gis.confirm.first': '激活第 {gen} 代后，定位、派单和地图都使用它。确定激活吗？',
     'gis.confirm.ok': '确定激活',
     'gis.cancel': '取消',
     'gis.activated': '第 {gen} 代已激活',
@@ -139,6 +140,7 @@ addMessages({
     'kind.split': '拆分',
     'kind.bad_code': '编码错误',
     'kind.duplicate_code': '重复编码',
+    'kind.households': '户数超上限',
     'gis.before': '现行（合并前）',
     'gis.after': '草案（合并后）',
     'gis.gens': '版本（代）',
@@ -260,6 +262,7 @@ addMessages({
     'gis.check.bad': 'The check found {n} problems',
     'gis.activate': 'Activate',
     'gis.confirm': 'Once generation {gen} is active, locating, routing and the maps use it and generation {active} is retired. Activate it?',
+    'gis.confirm.first': 'Once generation {gen} is active, locating, routing and the maps use it. Activate it?',
     'gis.confirm.ok': 'Activate',
     'gis.cancel': 'Cancel',
     'gis.activated': 'Generation {gen} is active',
@@ -272,6 +275,7 @@ addMessages({
     'kind.split': 'split',
     'kind.bad_code': 'bad code',
     'kind.duplicate_code': 'duplicate code',
+    'kind.households': 'too many households',
     'gis.before': 'Active (before)',
     'gis.after': 'Draft (after)',
     'gis.gens': 'Generations',
@@ -479,13 +483,18 @@ export function mountGis(root, ctx) {
       st.report = rep || (await api(`/api/v1/generations/${gen}/report`));
       st.check = null;
       renderReport();
+    } catch (e) {
+      reportBox.replaceChildren(errorBox(e));
+      return;
+    }
+    try {
+      await mapReady(gen);
       const fc = await api(`/api/v1/generations/${gen}/pieces`);
       st.pieces = st.datum === 'gcj02' ? shiftGeoJSON(fc) : fc;
-      await mapReady();
       showPieces(gen);
       renderLegend();
     } catch (e) {
-      reportBox.replaceChildren(errorBox(e));
+      legend.replaceChildren(errorBox(e));
     }
   }
 
@@ -543,8 +552,8 @@ export function mountGis(root, ctx) {
 
   async function activate() {
     const gen = st.report.generation;
-    const active = st.gens.find((g) => g.state === 'active')?.id ?? '–';
-    confirmText.textContent = t('gis.confirm', { gen, active });
+    const active = st.gens.find((g) => g.state === 'active')?.id;
+    confirmText.textContent = active ? t('gis.confirm', { gen, active }) : t('gis.confirm.first', { gen });
     confirmDlg.returnValue = '';
     confirmDlg.showModal();
     await new Promise((r) => confirmDlg.addEventListener('close', r, { once: true }));
@@ -570,7 +579,7 @@ export function mountGis(root, ctx) {
     }
     gensBox.replaceChildren(table(['col.gen', 'col.state', 'col.created', 'col.note', ''],
       st.gens.map((g) => ({ attrs: { 'data-gen': g.id, 'data-state': g.state },
-        cells: [String(g.id), h('span', { class: 'badge ' + g.state, text: t('state.' + g.state) }), new Date(g.created_at).toLocaleString(), g.note || '',
+        cells: [String(g.id), h('span', { class: 'badge ' + g.state, text: t('state.' + g.state) }), when(g.created_at), g.note || '',
           h('button', { type: 'button', class: 'small', text: t('gis.show'), onclick: () => showGeneration(g.id) })] })),
       { id: 'gis-gens-table' }));
     const keep = [cmpFrom.value, cmpTo.value];
@@ -601,11 +610,19 @@ export function mountGis(root, ctx) {
   }
 
   // ---- the review map ----
+  // mapReady makes the map once, with the active generation's style or,
+  // before any generation is active (a first merge), generation gen's.
   let ready;
-  function mapReady() {
+  function mapReady(gen) {
     if (ready) return ready;
     ready = (async () => {
-      const style = await api('/tiles/style.json');
+      let style;
+      try {
+        style = await api('/tiles/style.json');
+      } catch (e) {
+        if (!gen || e.status !== 404) throw e;
+        style = await api(`/tiles/style.json?gen=${gen}`);
+      }
       st.datum = style.metadata?.['gridd:datum'] || 'wgs84';
       const map = new maplibregl.Map({ container: mapEl, style, center: style.center, zoom: 10, maxZoom: 18, attributionControl: { compact: true } });
       map.addControl(new maplibregl.NavigationControl(), 'top-left');
@@ -627,6 +644,7 @@ export function mountGis(root, ctx) {
       map.on('mouseleave', 'pieces-fill', () => (map.getCanvas().style.cursor = ''));
       return map;
     })();
+    ready.catch(() => (ready = null)); // try again next time
     return ready;
   }
 
@@ -679,7 +697,7 @@ export function mountGis(root, ctx) {
   ctx.bus?.addEventListener('view', (e) => {
     if (e.detail !== 'gis') return;
     loadGenerations();
-    mapReady().then((m) => m.resize()).catch((err) => reportBox.replaceChildren(errorBox(err)));
+    mapReady().then((m) => m.resize()).catch(() => {}); // no active generation yet: the map waits for a merge
   });
   onLang(() => {
     renderJob();
