@@ -27,6 +27,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	rateLimit := fs.Float64("rate-limit", web.DefaultRateLimit, "requests/s allowed per API token, console session or anonymous address; more answer 429 (0: no limit)")
 	rateBurst := fs.Int("rate-burst", web.DefaultRateBurst, "requests a caller may send at once above --rate-limit")
 	reqTimeout := fs.Duration("request-timeout", web.DefaultRequestTimeout, "deadline of each request but event streams, uploads and exports; past it the answer is 503 (0: none)")
+	maxInFlight := fs.Int("max-inflight", web.DefaultMaxInFlight, "requests served at once (event streams, uploads and exports aside); more answer 503 at once (0: no cap)")
 	devToken := fs.String("dev-token", "", "FOR TESTS ONLY: a bearer token that is an admin and may act as anyone (X-Gridd-Actor/X-Gridd-Role)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -68,7 +69,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	defer cwCancel()
 	router, hub := startCasework(cwCtx, db.DB, caseworkOptions{toleranceM: *tolerance})
 	srv = web.NewServer(web.Config{Addr: *addr, UploadDir: *uploadDir, MaxUploadBytes: *maxUploadMB << 20, TileCacheBytes: tileCacheBytes, TileCacheDir: *tileCacheDir,
-		PublicTiles: *publicTiles, DevToken: *devToken, RateLimit: *rateLimit, RateBurst: *rateBurst, RequestTimeout: *reqTimeout},
+		PublicTiles: *publicTiles, DevToken: *devToken, RateLimit: *rateLimit, RateBurst: *rateBurst, RequestTimeout: *reqTimeout, MaxInFlight: *maxInFlight},
 		web.Deps{Locator: db, Tiles: db, Features: db, Health: db, Generations: db, Exports: fileExporter{db: db.DB}, Importer: imports,
 			Routing: router, Incidents: db, Casework: db, Events: hub, Auth: db})
 	fmt.Fprintf(stdout, "gridd serving on http://%s\n", displayAddr(l.Addr().String()))
