@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -164,13 +165,16 @@ func benchLoad(ctx context.Context, e *env) error {
 	fmt.Printf("%-28s %7s %8s %8s %7s %9s %9s %9s %9s\n", "", "rate", "sent", "ok", "errors", "achieved", "p50", "p99", "max")
 	var acked []int64
 	var firstErr error
-	totalErrs := 0
+	totalErrs, shed := 0, 0
 	for _, s := range streams {
 		var ok []time.Duration
 		errs := 0
 		for i := range s.lat {
 			if s.errs[i] != nil {
 				errs++
+				if strings.Contains(s.errs[i].Error(), "HTTP 503") {
+					shed++ // turned away by --max-inflight (or the database down)
+				}
 				if firstErr == nil {
 					firstErr = fmt.Errorf("%s: %w", s.name, s.errs[i])
 				}
@@ -196,7 +200,7 @@ func benchLoad(ctx context.Context, e *env) error {
 	if err := is.conn.QueryRow(ctx, `SELECT count(*) FROM incidents WHERE id = ANY ($1)`, acked).Scan(&stored); err != nil {
 		return err
 	}
-	fmt.Printf("acknowledged incidents in the database: %d of %d; errors: %d\n", stored, len(acked), totalErrs)
+	fmt.Printf("acknowledged incidents in the database: %d of %d; errors: %d (%d of them 503)\n", stored, len(acked), totalErrs, shed)
 	if stored != len(acked) {
 		return fmt.Errorf("%d acknowledged incidents are not in the database", len(acked)-stored)
 	}
