@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 )
 
@@ -98,10 +99,7 @@ func unavailable(err error) (string, bool) {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return "the request took longer than the server's request timeout: retry later", true
 	}
-	var ne interface {
-		error
-		Timeout() bool
-	}
+	var ne net.Error // not any Timeout() error: fs.PathError has one too
 	if errors.As(err, &ne) {
 		return "the database cannot be reached: retry shortly", true
 	}

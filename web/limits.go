@@ -17,8 +17,9 @@ import (
 // from the others (serve's --rate-limit, --rate-burst, --request-timeout).
 const (
 	DefaultRateLimit      = 100 // requests per second per token, session or anonymous address
-	DefaultRateBurst      = 200 // a map view loads a few dozen tiles at once
+	DefaultRateBurst      = 400 // a map view loads dozens of tiles per layer at once
 	DefaultRequestTimeout = 30 * time.Second
+	DefaultMaxInFlight    = 128 // requests being served at once, streams and transfers aside
 )
 
 // untimed are the routes that may outlive the request timeout: streams
@@ -42,6 +43,35 @@ func (s *Server) deadline(next http.Handler) http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// shed answers 503 at once when MaxInFlight requests are being served
+// already. Past its capacity a server that queues everything answers
+// everything late, and callers time out on work it still does; one that
+// turns the excess away keeps serving at capacity, and the callers that
+// were turned away retry after Retry-After. Streams, transfers and
+// /healthz are not counted.
+func (s *Server) shed(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := policyKey(r)
+		if s.inflight == nil || untimed[key] || strings.HasSuffix(key, " /healthz") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		select {
+		case s.inflight <- struct{}{}:
+			defer func() { <-s.inflight }()
+			next.ServeHTTP(w, r)
+		default:
+			w.Header().Set("Retry-After", "1")
+			err := geo.Errorf(geo.EUNAVAILABLE, "gridd is serving %d requests already (--max-inflight): retry in a second", cap(s.inflight))
+			if strings.HasPrefix(r.URL.Path, "/open311/") {
+				writeO311Error(w, o311Format(r), err)
+				return
+			}
+			writeError(w, r, err)
+		}
 	})
 }
 

@@ -58,6 +58,7 @@ type Config struct {
 	RateLimit       float64       // requests/s per token, session or anonymous address (0 = no limit); see limits.go
 	RateBurst       int           // requests a caller may send at once above the rate (0 = one second's worth)
 	RequestTimeout  time.Duration // deadline of each request's context but streams and transfers (0 = none)
+	MaxInFlight     int           // requests served at once before the rest get 503 (0 = no cap)
 }
 
 // Deps are the services the HTTP layer calls.
@@ -83,12 +84,13 @@ type Deps struct {
 
 // Server serves the API, tiles and console.
 type Server struct {
-	cfg     Config
-	deps    Deps
-	router  *mux.Router
-	tiles   *tileService // nil without deps.Tiles
-	auth    *authState   // failed logins
-	limiter *limiter     // per-caller token buckets; nil: no rate limit
+	cfg      Config
+	deps     Deps
+	router   *mux.Router
+	tiles    *tileService  // nil without deps.Tiles
+	auth     *authState    // failed logins
+	limiter  *limiter      // per-caller token buckets; nil: no rate limit
+	inflight chan struct{} // a slot per request being served; nil: no cap
 }
 
 // NewServer wires the routes.
@@ -103,13 +105,16 @@ func NewServer(cfg Config, deps Deps) *Server {
 	if deps.Tiles != nil {
 		s.tiles = newTileService(deps.Tiles, cfg, deps.Logger)
 	}
+	if cfg.MaxInFlight > 0 {
+		s.inflight = make(chan struct{}, cfg.MaxInFlight)
+	}
 	s.routes()
 	return s
 }
 
 func (s *Server) routes() {
 	r := s.router
-	r.Use(s.deadline, s.authenticate, s.rateLimit) // every matched route: limits.go, policy in auth.go
+	r.Use(s.deadline, s.shed, s.authenticate, s.rateLimit) // every matched route: limits.go, policy in auth.go
 	r.HandleFunc("/healthz", s.handleHealth).Methods(http.MethodGet, http.MethodHead)
 	api := r.PathPrefix("/api/v1").Subrouter()
 	s.authRoutes(api)

@@ -154,6 +154,7 @@ func TestDatabaseRestartWhilePosting(t *testing.T) {
 	<-pg.Exited()
 	down := time.Now()
 	waitFor("answers 503 while the database is down", down, http.StatusServiceUnavailable, 20)
+	getJSON(t, base+"/healthz", http.StatusServiceUnavailable, &map[string]string{})
 
 	pgMu.Lock()
 	pg, err = postgis.StartEmbedded(ctx, postgis.EmbeddedConfig{DataDir: dir, Port: pg.Port()})
@@ -167,6 +168,7 @@ func TestDatabaseRestartWhilePosting(t *testing.T) {
 	waitFor("incidents created after the restart", up, http.StatusCreated, 100)
 	close(stop)
 	wg.Wait()
+	getJSON(t, base+"/healthz", http.StatusOK, &map[string]string{})
 
 	// Every answer was a 201 or a prompt 503 with a JSON body and
 	// Retry-After; nothing hung, nothing was a 500.

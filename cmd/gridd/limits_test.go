@@ -76,6 +76,60 @@ func TestRateLimitAndRequestTimeout(t *testing.T) {
 		time.Sleep(600 * time.Millisecond) // the bucket of 2/s has a token again
 		b.do(t, "GET", "/api/v1/categories", nil, http.StatusOK)
 	})
+
+	t.Run("in-flight cap", func(t *testing.T) {
+		capped := serve(t, dbURL, "--max-inflight", "2")
+		conn, err := pgx.Connect(ctx, dbURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, `LOCK TABLE categories IN ACCESS EXCLUSIVE MODE`); err != nil {
+			t.Fatal(err)
+		}
+		// Two requests wait behind the lock and take both slots.
+		waiting := make(chan int, 2)
+		for i := 0; i < 2; i++ {
+			go func() {
+				resp, err := http.Get(capped + "/api/v1/categories")
+				if err != nil {
+					waiting <- 0
+					return
+				}
+				resp.Body.Close()
+				waiting <- resp.StatusCode
+			}()
+		}
+		var st int
+		for i := 0; i < 100 && st != http.StatusServiceUnavailable; i++ {
+			time.Sleep(20 * time.Millisecond)
+			resp, err := http.Get(capped + "/api/v1/generations")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if st = resp.StatusCode; st == http.StatusServiceUnavailable &&
+				(!strings.Contains(string(body), "--max-inflight") || resp.Header.Get("Retry-After") == "") {
+				t.Fatalf("the third request: %s", body)
+			}
+		}
+		if st != http.StatusServiceUnavailable {
+			t.Fatalf("a third request while two wait: HTTP %d, want 503", st)
+		}
+		getJSON(t, capped+"/healthz", http.StatusOK, &map[string]string{}) // not counted
+		tx.Rollback(ctx)
+		for i := 0; i < 2; i++ {
+			if st := <-waiting; st != http.StatusOK {
+				t.Fatalf("a request that waited for the lock: HTTP %d", st)
+			}
+		}
+		getJSON(t, capped+"/api/v1/generations", http.StatusOK, &map[string]any{})
+	})
 }
 
 // TestGracefulShutdown stops 'gridd serve' while a request is half sent

@@ -30,6 +30,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	basemapURL := fs.String("basemap-url", envOr("GRIDD_BASEMAP_URL", ""), "XYZ raster tiles under the grids, e.g. http://tiles.example.gov.cn/{z}/{x}/{y}.png ($GRIDD_BASEMAP_URL; default: no basemap)")
 	basemapDatum := fs.String("basemap-datum", envOr("GRIDD_BASEMAP_DATUM", ""), "the basemap's datum: wgs84, cgcs2000 or gcj02 (grid tiles are then shifted to match) ($GRIDD_BASEMAP_DATUM)")
 	basemapAttribution := fs.String("basemap-attribution", envOr("GRIDD_BASEMAP_ATTRIBUTION", ""), "the basemap's attribution, shown on the map ($GRIDD_BASEMAP_ATTRIBUTION)")
+	maxInFlight := fs.Int("max-inflight", web.DefaultMaxInFlight, "requests served at once (event streams, uploads and exports aside); more answer 503 at once (0: no cap)")
 	devToken := fs.String("dev-token", "", "FOR TESTS ONLY: a bearer token that is an admin and may act as anyone (X-Gridd-Actor/X-Gridd-Role)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -75,7 +76,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	defer cwCancel()
 	router, hub := startCasework(cwCtx, db.DB, caseworkOptions{toleranceM: *tolerance})
 	srv = web.NewServer(web.Config{Addr: *addr, UploadDir: *uploadDir, MaxUploadBytes: *maxUploadMB << 20, TileCacheBytes: tileCacheBytes, TileCacheDir: *tileCacheDir,
-		PublicTiles: *publicTiles, DevToken: *devToken, RateLimit: *rateLimit, RateBurst: *rateBurst, RequestTimeout: *reqTimeout, Basemap: basemap},
+		PublicTiles: *publicTiles, DevToken: *devToken, RateLimit: *rateLimit, RateBurst: *rateBurst, RequestTimeout: *reqTimeout, MaxInFlight: *maxInFlight, Basemap: basemap},
 		web.Deps{Locator: db, Tiles: db, Features: db, Health: db, Generations: db, Exports: fileExporter{db: db.DB}, Importer: imports,
 			Routing: router, Incidents: db, Casework: db, Events: hub, Auth: db,
 			Areas: db, IncidentTiles: db})
