@@ -233,6 +233,34 @@ func TestTiles(t *testing.T) {
 		}
 	})
 
+	t.Run("NamesFromTheirZoom", func(t *testing.T) {
+		// Polygon features carry names from geo.NameMinZoom of their level
+		// on, codes at every zoom.
+		for _, tt := range []struct {
+			layer string
+			level geo.Level
+		}{{"grids", geo.Grid}, {"communities", geo.Community}, {"streets", geo.Street}} {
+			for z := max(geo.NameMinZoom(tt.level)-1, 6); z <= geo.NameMinZoom(tt.level)+1; z++ {
+				tile := maptile.At(demoCentre, maptile.Zoom(z))
+				data, err := db.Tile(ctx, geo.TileQuery{Layer: tt.layer, Generation: gen, Z: z, X: int(tile.X), Y: int(tile.Y)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				layers, err := mvt.Unmarshal(data)
+				if err != nil || len(layers) != 1 || len(layers[0].Features) == 0 {
+					t.Fatalf("%s z%d: %v %v", tt.layer, z, layers, err)
+				}
+				want := z >= geo.NameMinZoom(tt.level)
+				for _, f := range layers[0].Features {
+					name, has := f.Properties["name"]
+					if has != want || (has && name == "") || f.Properties["code"] == nil {
+						t.Fatalf("%s z%d feature %v: properties %v (names from z%d)", tt.layer, z, f.ID, f.Properties, geo.NameMinZoom(tt.level))
+					}
+				}
+			}
+		}
+	})
+
 	t.Run("Labels", func(t *testing.T) {
 		tile := maptile.At(demoCentre, 14)
 		data, err := db.Tile(ctx, geo.TileQuery{Layer: geo.LabelsLayer, Generation: gen, Z: 14, X: int(tile.X), Y: int(tile.Y)})
