@@ -28,13 +28,42 @@ var _ = func() bool {
 	return true
 }()
 
-// tileCity is a city the tiles benchmark serves.
+// tileCity is a city the tiles benchmark serves: the demo district as
+// merged, copied into a city of several districts, or with its grids cut
+// into smaller ones.
 type tileCity struct {
-	name  string
-	split int // 0: the demo city as merged; n: each grid cut into n
+	name       string
+	districts  int // > 1: the demo district copied side by side this many times (replicateCitySQL)
+	splitGrids int // > 0: each grid cut into this many (splitGridsSQL)
 }
 
-var tileCities = []tileCity{{"demo city", 0}, {"generated city", 14}}
+// tileCities: the demo district (1,393 grids over 832 km², a real
+// district's density); a generated city of 14 such districts (19,502
+// grids over 11,600 km², about Ningbo's size and grid count); and a
+// stress city with the same number of grids packed into the one district
+// (0.04 km² grids everywhere, denser than any real district), which
+// finds the worst case of tile size.
+var tileCities = []tileCity{
+	{name: "demo city"},
+	{name: "generated city", districts: 14},
+	{name: "stress city", splitGrids: 14},
+}
+
+// replicateCitySQL makes the generated city: a new generation holding
+// $3 copies of the demo's district ($2) with every level, laid out five
+// to a row with a margin between them, each with its own district code
+// (3302 + 50, 51, …; the rest of every code kept), so that the city has
+// the demo's real density and shapes at a city's scale. $1 the new
+// generation.
+const replicateCitySQL = `
+WITH ext AS (SELECT ST_XMax(e) - ST_XMin(e) AS w, ST_YMax(e) - ST_YMin(e) AS h
+             FROM (SELECT ST_Extent(geom) AS e FROM areas WHERE generation = $2 AND level = 'district') x)
+INSERT INTO areas (generation, level, code, name, parent_code, households, population, geom, area_m2)
+SELECT $1, a.level, '3302' || (50 + i) || substr(a.code, 7), a.name,
+       CASE WHEN length(a.parent_code) >= 6 THEN '3302' || (50 + i) || substr(a.parent_code, 7) ELSE a.parent_code END,
+       a.households, a.population, ST_Translate(a.geom, (i % 5) * ext.w * 1.05, -(i / 5) * ext.h * 1.05), a.area_m2
+FROM areas a, ext, generate_series(0, $3 - 1) i
+WHERE a.generation = $2`
 
 // splitGridsSQL makes the generated city: a new generation with the demo
 // city's districts, streets and communities, and each of its grids cut
@@ -91,17 +120,23 @@ func benchTileCity(ctx context.Context, e *env, i int, c tileCity) error {
 	if err != nil {
 		return err
 	}
-	if c.split > 0 {
+	if c.splitGrids > 0 || c.districts > 1 {
 		var next int
-		if err := db.Pool.QueryRow(ctx, `INSERT INTO generations (note) VALUES ('bench: grids split') RETURNING id`).Scan(&next); err != nil {
+		if err := db.Pool.QueryRow(ctx, `INSERT INTO generations (note) VALUES ('bench: generated city') RETURNING id`).Scan(&next); err != nil {
 			return err
 		}
-		admin, grids, _ := strings.Cut(splitGridsSQL, ";\n")
-		if _, err := db.Pool.Exec(ctx, admin, next, gen); err != nil {
-			return fmt.Errorf("copy admin levels: %w", err)
-		}
-		if _, err := db.Pool.Exec(ctx, grids, next, gen, c.split); err != nil {
-			return fmt.Errorf("split grids: %w", err)
+		if c.districts > 1 {
+			if _, err := db.Pool.Exec(ctx, replicateCitySQL, next, gen, c.districts); err != nil {
+				return fmt.Errorf("copy the district: %w", err)
+			}
+		} else {
+			admin, grids, _ := strings.Cut(splitGridsSQL, ";\n")
+			if _, err := db.Pool.Exec(ctx, admin, next, gen); err != nil {
+				return fmt.Errorf("copy admin levels: %w", err)
+			}
+			if _, err := db.Pool.Exec(ctx, grids, next, gen, c.splitGrids); err != nil {
+				return fmt.Errorf("split grids: %w", err)
+			}
 		}
 		if err := db.Activate(ctx, next); err != nil {
 			return err
@@ -255,7 +290,8 @@ func startTileServer(ctx context.Context, db *postgis.DB, cfg web.Config) (strin
 	if err != nil {
 		return "", nil, err
 	}
-	srv := web.NewServer(cfg, web.Deps{Tiles: db, Features: db, Health: db, Generations: db, Locator: db})
+	cfg.PublicTiles = true // the coverage's tiles need no account; the bench has none
+	srv := web.NewServer(cfg, web.Deps{Tiles: db, Features: db, Health: db, Generations: db, Locator: db, Auth: db})
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { srv.Serve(sctx, l); close(done) }()
