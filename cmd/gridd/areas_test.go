@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/gridd/gridd/geo"
-	"github.com/gridd/gridd/internal/pgtest"
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/mvt"
@@ -23,8 +22,7 @@ import (
 // of phone numbers, counts and drill-down.
 func TestAreas(t *testing.T) {
 	ctx := context.Background()
-	dbURL := pgtest.NewDatabaseURL(t)
-	mustGridd(t, "demo", "--db", dbURL)
+	dbURL := demoDatabaseURL(t)
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)

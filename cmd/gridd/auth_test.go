@@ -143,8 +143,7 @@ func addToken(t *testing.T, dbURL, base, name, role, scope string) (*principalCl
 // log recording each change, on the demo city.
 func TestAccessControl(t *testing.T) {
 	ctx := context.Background()
-	dbURL := pgtest.NewDatabaseURL(t)
-	mustGridd(t, "demo", "--db", dbURL)
+	dbURL := demoDatabaseURL(t)
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)

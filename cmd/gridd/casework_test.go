@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/gridd/gridd/geo"
-	"github.com/gridd/gridd/internal/pgtest"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -70,8 +69,7 @@ func as(actor string, role geo.Role) map[string]string {
 // CLI, and a replica following an activation made elsewhere.
 func TestCasework(t *testing.T) {
 	ctx := context.Background()
-	dbURL := pgtest.NewDatabaseURL(t)
-	mustGridd(t, "demo", "--db", dbURL)
+	dbURL := demoDatabaseURL(t)
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)

@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/gridd/gridd/geo"
-	"github.com/gridd/gridd/internal/pgtest"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -34,8 +33,7 @@ import (
 func TestConsoleGis(t *testing.T) {
 	ctx := context.Background()
 	start := time.Now()
-	dbURL := pgtest.NewDatabaseURL(t)
-	mustGridd(t, "demo", "--db", dbURL)
+	dbURL := demoDatabaseURL(t)
 
 	// A basemap tile server: every tile the same pale PNG, requests counted.
 	var basemapHits atomic.Int64

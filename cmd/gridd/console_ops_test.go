@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/gridd/gridd/geo"
-	"github.com/gridd/gridd/internal/pgtest"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -24,8 +23,7 @@ import (
 // street's case. The database then shows what the clicks did.
 func TestConsoleOps(t *testing.T) {
 	ctx := context.Background()
-	dbURL := pgtest.NewDatabaseURL(t)
-	mustGridd(t, "demo", "--db", dbURL)
+	dbURL := demoDatabaseURL(t)
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)

@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/gridd/gridd/internal/pgtest"
 )
 
 // TestConsoleInChromium loads the console of a demo city in a real headless
@@ -16,8 +14,7 @@ import (
 // render and a click shows the right code chain. The screenshot is kept in
 // var/screenshots/.
 func TestConsoleInChromium(t *testing.T) {
-	dbURL := pgtest.NewDatabaseURL(t)
-	mustGridd(t, "demo", "--db", dbURL)
+	dbURL := demoDatabaseURL(t)
 	base := serve(t, dbURL)
 
 	shot := screenshotPath(t, "console-map.png")

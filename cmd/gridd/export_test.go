@@ -12,7 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gridd/gridd/internal/pgtest"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -21,8 +20,7 @@ import (
 // imports each file back as a department's layer: the same grids, with the
 // same attributes and shapes, must come back.
 func TestExportGeoPackageShapefile(t *testing.T) {
-	dbURL := pgtest.NewDatabaseURL(t)
-	mustGridd(t, "demo", "--db", dbURL)
+	dbURL := demoDatabaseURL(t)
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/gridd/gridd/geo"
-	"github.com/gridd/gridd/internal/pgtest"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -83,8 +82,7 @@ func deref(s *string) string {
 // afterwards, row for row.
 func TestHostileRequests(t *testing.T) {
 	ctx := context.Background()
-	dbURL := pgtest.NewDatabaseURL(t)
-	mustGridd(t, "demo", "--db", dbURL)
+	dbURL := demoDatabaseURL(t)
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)

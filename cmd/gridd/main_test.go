@@ -83,6 +83,16 @@ func gridd(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
+// demoDatabaseURL returns a fresh database holding the demo city ('gridd
+// demo', default seed): a copy of one loaded once per test server, so that
+// the many tests on the demo city do not each generate it again.
+func demoDatabaseURL(t *testing.T) string {
+	t.Helper()
+	return pgtest.NewFilledDatabaseURL(t, "demo", func(url string) error {
+		return run(context.Background(), []string{"demo", "--db", url}, io.Discard, io.Discard)
+	})
+}
+
 func mustGridd(t *testing.T, args ...string) string {
 	t.Helper()
 	out, err := gridd(t, args...)

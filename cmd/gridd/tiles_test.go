@@ -12,7 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gridd/gridd/internal/pgtest"
 	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/mvt"
@@ -54,8 +53,7 @@ func tilePath(layer string, tile maptile.Tile) string {
 // (cache, ETag, gzip, invalidation by generation, layers, datum),
 // TileJSON, style.json and OGC API – Features.
 func TestTilesAndOGC(t *testing.T) {
-	dbURL := pgtest.NewDatabaseURL(t)
-	mustGridd(t, "demo", "--db", dbURL)
+	dbURL := demoDatabaseURL(t)
 	base := serve(t, dbURL)
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, dbURL)

@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -81,6 +82,21 @@ func NewDB(t testing.TB) *postgis.DB {
 // returns its URL; the database is dropped when the test ends.
 func NewDatabaseURL(t testing.TB) string {
 	t.Helper()
+	return newDatabaseURL(t, "", nil)
+}
+
+// NewFilledDatabaseURL is NewDatabaseURL with data: fill(url) loads a
+// migrated database once per test server (and per name), which then serves
+// as the template of every database asked for under that name. Tests that
+// each need, say, the demo city get a copy in a second instead of loading
+// it anew.
+func NewFilledDatabaseURL(t testing.TB, name string, fill func(url string) error) string {
+	t.Helper()
+	return newDatabaseURL(t, name, fill)
+}
+
+func newDatabaseURL(t testing.TB, fillName string, fill func(url string) error) string {
+	t.Helper()
 	admin := os.Getenv(EnvURL)
 	if admin == "" {
 		t.Fatalf("%s is not set: run the tests with 'make test', or call pgtest.Main from TestMain", EnvURL)
@@ -94,6 +110,11 @@ func NewDatabaseURL(t testing.TB) string {
 	tmpl, err := ensureTemplate(ctx, conn, admin)
 	if err != nil {
 		t.Fatalf("prepare template database: %v", err)
+	}
+	if fill != nil {
+		if tmpl, err = ensureFilledTemplate(ctx, conn, admin, tmpl, fillName, fill); err != nil {
+			t.Fatalf("prepare the %s template database: %v", fillName, err)
+		}
 	}
 	name := fmt.Sprintf("gridd_test_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9, dbSeq.Add(1))
 	if _, err := conn.Exec(ctx, `CREATE DATABASE `+name+` TEMPLATE `+tmpl); err != nil {
@@ -112,6 +133,46 @@ func NewDatabaseURL(t testing.TB) string {
 	})
 	return withDatabase(admin, name)
 }
+
+// ensureFilledTemplate makes (once per server) the template named fillName:
+// a copy of the migrated template base, filled by fill.
+func ensureFilledTemplate(ctx context.Context, conn *pgx.Conn, admin, base, fillName string, fill func(string) error) (string, error) {
+	if !validFillName.MatchString(fillName) {
+		return "", fmt.Errorf("template name %q: use lower-case letters and digits", fillName)
+	}
+	name := base + "_" + fillName
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(4243)`); err != nil {
+		return "", err
+	}
+	defer conn.Exec(ctx, `SELECT pg_advisory_unlock(4243)`)
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+		return "", err
+	}
+	if exists {
+		return name, nil
+	}
+	building := name + "_building"
+	conn.Exec(ctx, `DROP DATABASE IF EXISTS `+building+` WITH (FORCE)`)
+	if _, err := conn.Exec(ctx, `CREATE DATABASE `+building+` TEMPLATE `+base); err != nil {
+		return "", err
+	}
+	if err := fill(withDatabase(admin, building)); err != nil {
+		conn.Exec(ctx, `DROP DATABASE IF EXISTS `+building+` WITH (FORCE)`)
+		return "", err
+	}
+	// Whatever fill left connected (pools close lazily) must go before
+	// the database can be renamed and copied.
+	if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, building); err != nil {
+		return "", err
+	}
+	if _, err := conn.Exec(ctx, `ALTER DATABASE `+building+` RENAME TO `+name); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+var validFillName = regexp.MustCompile(`^[a-z0-9]{1,20}$`)
 
 // ensureTemplate makes (once per server and migration set) a database with
 // PostGIS and all migrations applied, from which test databases are cloned.

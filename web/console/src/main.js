@@ -90,6 +90,8 @@ mountDashboard(document.getElementById('view-dashboard'), ctx);
 function show(view) {
   for (const b of document.querySelectorAll('nav [data-view]')) b.setAttribute('aria-current', String(b.dataset.view === view));
   for (const v of document.querySelectorAll('main > section')) v.hidden = v.id !== 'view-' + view;
+  document.querySelector('.layers-menu').hidden = view !== 'map'; // the map's layers
+
   if (view === 'map') ctx.map.resize();
   bus.dispatchEvent(new CustomEvent('view', { detail: view }));
 }

@@ -384,6 +384,19 @@ export function mountMap(root, ctx) {
   });
 
   ctx.bus.addEventListener('select-area', (e) => selectArea(e.detail.code));
+  // After an activation (GIS workspace) the map shows the new generation.
+  // Its level and label tiles are asked for by ?gen=, so that no tile of
+  // the old one cached by the browser (max-age 60 s) is shown again.
+  ctx.bus.addEventListener('generation', async (e) => {
+    const gen = Number(e.detail);
+    const style = await api('/tiles/style.json').catch(() => null);
+    if (!style || !gen) return;
+    for (const [name, src] of Object.entries(style.sources)) {
+      if (!['districts', 'streets', 'communities', 'grids', 'labels'].includes(name) || !src.tiles) continue;
+      src.tiles = src.tiles.map((u) => `${u}${u.includes('?') ? '&' : '?'}gen=${gen}`);
+    }
+    map.setStyle(style, { diff: false });
+  });
   // The panel's case counts follow the stream too.
   const refreshPanel = debounce(async () => {
     if (!current || panel.hidden) return;

@@ -124,6 +124,9 @@ try {
   await page.waitForSelector('#gis-activated', LONG);
   await page.waitForSelector(`#gis-gens-table tr[data-gen="${result.generation}"][data-state=active]`);
   result.reportState = await page.getAttribute('#gis-report-title', 'data-state');
+  // The operator map follows: its grid tiles are the new generation's.
+  await page.waitForFunction((gen) => (window.griddMap.getStyle()?.sources?.grids?.tiles || [])[0]?.includes(`gen=${gen}`),
+    result.generation, LONG);
 
   // Compare the first generation with the new one.
   await page.selectOption('#gis-cmp-from', '1');
