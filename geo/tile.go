@@ -60,13 +60,14 @@ type FeaturePage struct {
 	Matched  int
 }
 
-// NameMinZoom is the first zoom at which a level's polygon tiles carry
-// the areas' names: the zoom from which maps draw the level (the console's
-// style does). Below it its areas are a few pixels wide and a name per
-// polygon would be most of a tile's bytes — 40 % of a city-wide tile of
-// 10,000 grids — for a text nobody can see; names are drawn from the
-// labels layer, and the panel and OGC API carry them at every zoom.
-func NameMinZoom(l Level) int {
+// DetailMinZoom is the first zoom at which a level's polygon tiles carry
+// the areas' name and households: the zoom from which maps draw the level
+// (the console's style does). Below it its areas are a pixel or two wide,
+// and those attributes were half the bytes of a city-wide tile of 10,000
+// grids, for figures nobody can see; codes, levels and parents stay at
+// every zoom, names are drawn from the labels layer, and the panel and the
+// OGC API carry everything.
+func DetailMinZoom(l Level) int {
 	switch l {
 	case Grid:
 		return 10

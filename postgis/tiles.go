@@ -58,7 +58,7 @@ func (db *DB) AreaTile(ctx context.Context, generation int, level geo.Level, z, 
 // JOIN on (generation, code) and a column; the attribute list in web's
 // TileJSON names them.)
 // $1-$3 z/x/y, $4 generation, $5 datum, $6 band, $7 level, $8 layer name,
-// $9 the band's extent, $10 whether names are carried (geo.NameMinZoom;
+// $9 the band's extent, $10 whether names and households are carried (geo.DetailMinZoom;
 // ST_AsMVT leaves NULL attributes out).
 const preparedTileSQL = `
 WITH env AS (SELECT ST_TileEnvelope($1, $2, $3) AS e, ST_TileEnvelope($1, $2, $3, margin => 64.0 / 4096) AS eb),
@@ -69,7 +69,8 @@ hit AS (
 SELECT coalesce((
     SELECT ST_AsMVT(t, $8, $9::int, 'geom', 'id')
     FROM (
-        SELECT a.code::bigint AS id, a.code, CASE WHEN $10 THEN a.name END AS name, a.level, a.parent_code AS parent, a.households,
+        SELECT a.code::bigint AS id, a.code, CASE WHEN $10 THEN a.name END AS name, a.level, a.parent_code AS parent,
+               CASE WHEN $10 THEN a.households END AS households,
                gridd_mvt_geom(g.geom, env.e, $9::int, $9::int / 64) AS geom
         FROM hit
         JOIN tile_areas g ON g.generation = $4 AND g.datum = $5 AND g.band = $6 AND g.level = $7 AND g.code = hit.code
@@ -158,7 +159,7 @@ func (db *DB) Tile(ctx context.Context, q geo.TileQuery) ([]byte, error) {
 		}
 		b := bandOf(q.Z)
 		row = db.Pool.QueryRow(ctx, preparedTileSQL, q.Z, q.X, q.Y, q.Generation, string(datum), b.band, string(level), q.Layer, b.extent,
-			q.Z >= geo.NameMinZoom(level))
+			q.Z >= geo.DetailMinZoom(level))
 	}
 	var tile []byte
 	if err := row.Scan(&tile); err != nil {

@@ -234,13 +234,13 @@ func TestTiles(t *testing.T) {
 	})
 
 	t.Run("NamesFromTheirZoom", func(t *testing.T) {
-		// Polygon features carry names from geo.NameMinZoom of their level
-		// on, codes at every zoom.
+		// Polygon features carry names and households from
+		// geo.DetailMinZoom of their level on, codes at every zoom.
 		for _, tt := range []struct {
 			layer string
 			level geo.Level
 		}{{"grids", geo.Grid}, {"communities", geo.Community}, {"streets", geo.Street}} {
-			for z := max(geo.NameMinZoom(tt.level)-1, 6); z <= geo.NameMinZoom(tt.level)+1; z++ {
+			for z := max(geo.DetailMinZoom(tt.level)-1, 6); z <= geo.DetailMinZoom(tt.level)+1; z++ {
 				tile := maptile.At(demoCentre, maptile.Zoom(z))
 				data, err := db.Tile(ctx, geo.TileQuery{Layer: tt.layer, Generation: gen, Z: z, X: int(tile.X), Y: int(tile.Y)})
 				if err != nil {
@@ -250,11 +250,12 @@ func TestTiles(t *testing.T) {
 				if err != nil || len(layers) != 1 || len(layers[0].Features) == 0 {
 					t.Fatalf("%s z%d: %v %v", tt.layer, z, layers, err)
 				}
-				want := z >= geo.NameMinZoom(tt.level)
+				want := z >= geo.DetailMinZoom(tt.level)
 				for _, f := range layers[0].Features {
 					name, has := f.Properties["name"]
-					if has != want || (has && name == "") || f.Properties["code"] == nil {
-						t.Fatalf("%s z%d feature %v: properties %v (names from z%d)", tt.layer, z, f.ID, f.Properties, geo.NameMinZoom(tt.level))
+					_, hasHH := f.Properties["households"]
+					if has != want || (has && name == "") || (hasHH && !want) || f.Properties["code"] == nil {
+						t.Fatalf("%s z%d feature %v: properties %v (names from z%d)", tt.layer, z, f.ID, f.Properties, geo.DetailMinZoom(tt.level))
 					}
 				}
 			}

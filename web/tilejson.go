@@ -19,8 +19,8 @@ const tileMaxZoom = 16
 // areaFields are the attributes of the level layers, for vector_layers.
 // (Counts such as open incidents join here when they exist.)
 var areaFields = map[string]string{
-	"code": "String: the area's code (also the feature id, as a number)", "name": "String (grids from zoom 10, communities from 9; names below that are in the labels layer)", "level": "String: district, street, community or grid",
-	"parent": "String: the parent area's code", "households": "Number: households, when known",
+	"code": "String: the area's code (also the feature id, as a number)", "name": "String (grids from zoom 10, communities from 9, as households; names below that are in the labels layer)", "level": "String: district, street, community or grid",
+	"parent": "String: the parent area's code", "households": "Number: households, when known (grids from zoom 10, communities from 9)",
 }
 
 var labelFields = map[string]string{
@@ -197,8 +197,8 @@ type levelStyle struct {
 }
 
 var levelStyles = map[geo.Level]levelStyle{
-	geo.Grid:      {"#2b7bb9", 0.6, geo.NameMinZoom(geo.Grid)},
-	geo.Community: {"#5a5a8f", 1.2, geo.NameMinZoom(geo.Community)},
+	geo.Grid:      {"#2b7bb9", 0.6, geo.DetailMinZoom(geo.Grid)},
+	geo.Community: {"#5a5a8f", 1.2, geo.DetailMinZoom(geo.Community)},
 	geo.Street:    {"#b8442e", 2.2, 0},
 	geo.District:  {"#222222", 3.2, 0},
 }
