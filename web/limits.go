@@ -70,7 +70,9 @@ func (s *Server) shed(next http.Handler) http.Handler {
 				writeO311Error(w, o311Format(r), err)
 				return
 			}
-			writeError(w, r, err)
+			// Not through writeError, which logs every 5xx: under overload
+			// a log line per turned-away request would only add to it.
+			writeJSON(w, http.StatusServiceUnavailable, errorBodyOf(geo.EUNAVAILABLE, geo.ErrorMessage(err)))
 		}
 	})
 }
