@@ -19,7 +19,7 @@ const (
 	DefaultRateLimit      = 100 // requests per second per token, session or anonymous address
 	DefaultRateBurst      = 400 // a map view loads dozens of tiles per layer at once
 	DefaultRequestTimeout = 30 * time.Second
-	DefaultMaxInFlight    = 128 // requests being served at once, streams and transfers aside
+	DefaultMaxInFlight    = 256 // requests being served at once, streams and transfers aside
 )
 
 // untimed are the routes that may outlive the request timeout: streams
@@ -70,7 +70,9 @@ func (s *Server) shed(next http.Handler) http.Handler {
 				writeO311Error(w, o311Format(r), err)
 				return
 			}
-			writeError(w, r, err)
+			// Not through writeError, which logs every 5xx: under overload
+			// a log line per turned-away request would only add to it.
+			writeJSON(w, http.StatusServiceUnavailable, errorBodyOf(geo.EUNAVAILABLE, geo.ErrorMessage(err)))
 		}
 	})
 }

@@ -26,10 +26,10 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	publicTiles := fs.Bool("public-tiles", false, "serve the coverage's tiles and OGC features without credentials (never incidents)")
 	rateLimit := fs.Float64("rate-limit", web.DefaultRateLimit, "requests/s allowed per API token, console session or anonymous address; more answer 429 (0: no limit)")
 	rateBurst := fs.Int("rate-burst", web.DefaultRateBurst, "requests a caller may send at once above --rate-limit")
-	reqTimeout := fs.Duration("request-timeout", web.DefaultRequestTimeout, "deadline of each request but event streams, uploads and exports; past it the answer is 503 (0: none)")
 	basemapURL := fs.String("basemap-url", envOr("GRIDD_BASEMAP_URL", ""), "XYZ raster tiles under the grids, e.g. http://tiles.example.gov.cn/{z}/{x}/{y}.png ($GRIDD_BASEMAP_URL; default: no basemap)")
 	basemapDatum := fs.String("basemap-datum", envOr("GRIDD_BASEMAP_DATUM", ""), "the basemap's datum: wgs84, cgcs2000 or gcj02 (grid tiles are then shifted to match) ($GRIDD_BASEMAP_DATUM)")
 	basemapAttribution := fs.String("basemap-attribution", envOr("GRIDD_BASEMAP_ATTRIBUTION", ""), "the basemap's attribution, shown on the map ($GRIDD_BASEMAP_ATTRIBUTION)")
+	reqTimeout := fs.Duration("request-timeout", web.DefaultRequestTimeout, "deadline of each request but event streams, uploads, exports, merges, checks and activations; past it the answer is 503 (0: none)")
 	maxInFlight := fs.Int("max-inflight", web.DefaultMaxInFlight, "requests served at once (event streams, uploads and exports aside); more answer 503 at once (0: no cap)")
 	devToken := fs.String("dev-token", "", "FOR TESTS ONLY: a bearer token that is an admin and may act as anyone (X-Gridd-Actor/X-Gridd-Role)")
 	if err := fs.Parse(args); err != nil {
