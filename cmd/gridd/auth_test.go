@@ -149,24 +149,7 @@ func TestAccessControl(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	// Two streets, a grid and a point in each.
-	type place struct {
-		street, grid string
-		lon, lat     float64
-	}
-	rows, err := conn.Query(ctx, `SELECT DISTINCT ON (left(code, 9)) left(code, 9), code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom))
-		FROM areas WHERE generation = 1 AND level = 'grid' ORDER BY left(code, 9), code LIMIT 2`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	places, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (place, error) {
-		var p place
-		return p, r.Scan(&p.street, &p.grid, &p.lon, &p.lat)
-	})
-	if err != nil || len(places) != 2 {
-		t.Fatalf("places: %v %v", err, places)
-	}
-	s1, s2 := places[0], places[1]
+	s1, s2 := twoStreets(t, conn) // a grid and a point in each
 	tl := maptile.At(orb.Point{s1.lon, s1.lat}, 10)
 	tilePath := fmt.Sprintf("/tiles/grids/%d/%d/%d.mvt", tl.Z, tl.X, tl.Y)
 	base := serve(t, dbURL)
@@ -179,7 +162,7 @@ func TestAccessControl(t *testing.T) {
 	var cg geo.Person
 	dev.json(t, "POST", "/api/v1/people", geo.Person{Name: "城管乙", Phone: "13800000002", Dept: "chengguan", Active: true,
 		Responsibilities: []geo.Responsibility{{Code: s1.grid, Role: geo.RoleChengguan}, {Code: s2.grid, Role: geo.RoleChengguan}}}, http.StatusCreated, &cg)
-	report := func(p place, name string) map[string]any {
+	report := func(p streetPlace, name string) map[string]any {
 		return map[string]any{"category": "E0102", "lon": p.lon, "lat": p.lat, "description": "占道经营",
 			"reporter": map[string]string{"name": name, "phone": "13812341234"}}
 	}
@@ -570,4 +553,29 @@ func TestFirstAdmin(t *testing.T) {
 	if out := mustGridd(t, "user", "list", "--db", dbURL); strings.Count(out, "admin") != 2 { // login and role
 		t.Fatalf("user list: %s", out)
 	}
+}
+
+// streetPlace is a grid of the demo city, its street and a point inside it.
+type streetPlace struct {
+	street, grid string
+	lon, lat     float64
+}
+
+// twoStreets returns the first grid of each of the demo city's first two
+// streets, read from the database.
+func twoStreets(t *testing.T, conn *pgx.Conn) (streetPlace, streetPlace) {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), `SELECT DISTINCT ON (left(code, 9)) left(code, 9), code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom))
+		FROM areas WHERE generation = 1 AND level = 'grid' ORDER BY left(code, 9), code LIMIT 2`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	places, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (streetPlace, error) {
+		var p streetPlace
+		return p, r.Scan(&p.street, &p.grid, &p.lon, &p.lat)
+	})
+	if err != nil || len(places) != 2 {
+		t.Fatalf("two streets: %v %v", err, places)
+	}
+	return places[0], places[1]
 }

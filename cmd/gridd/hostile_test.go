@@ -88,23 +88,7 @@ func TestHostileRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	type place struct {
-		street, grid string
-		lon, lat     float64
-	}
-	rows, err := conn.Query(ctx, `SELECT DISTINCT ON (left(code, 9)) left(code, 9), code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom))
-		FROM areas WHERE generation = 1 AND level = 'grid' ORDER BY left(code, 9), code LIMIT 2`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	places, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (place, error) {
-		var p place
-		return p, r.Scan(&p.street, &p.grid, &p.lon, &p.lat)
-	})
-	if err != nil || len(places) != 2 {
-		t.Fatalf("places: %v %v", err, places)
-	}
-	s1, s2 := places[0], places[1]
+	s1, s2 := twoStreets(t, conn)
 	base := serve(t, dbURL)
 	admin := addUser(t, dbURL, base, "root", "admin", "")
 	disp2 := addUser(t, dbURL, base, "disp2", "dispatcher", s2.street)
