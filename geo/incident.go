@@ -317,6 +317,10 @@ type NewIncident struct {
 	RequestHash    string // tells a retry from a different request with the same key
 	Actor          string
 	Role           Role
+	// Audit, when set, is the audit-log entry of this request, stored in
+	// the case's own transaction (its target, after and time are the
+	// store's): a case is never stored without its entry.
+	Audit *AuditEntry
 }
 
 // Validate checks the report's fields (not the category, which the store

@@ -313,13 +313,19 @@ WITH ins AS (
     RETURNING id, token, state, version),
 ev AS (
     INSERT INTO incident_events (incident_id, action, to_state, version, actor, role, note, at)
-    SELECT id, 'report', state, version, $32, $33, $34, $29 FROM ins)
+    SELECT id, 'report', state, version, $32, $33, $34, $29 FROM ins),
+au AS (
+    INSERT INTO audit_log (actor_kind, actor_id, actor_name, credential, action, target, after, remote, status, at)
+    SELECT $35, nullif($36, 0), $37, $38, $39, 'incident:' || id,
+           jsonb_build_object('id', id, 'state', state, 'version', version) || $40::jsonb, $41, $42, $29
+    FROM ins WHERE $35::text IS NOT NULL)
 SELECT id, token::text FROM ins`
 
 // CreateIncident stores a report as a case routed to the person
 // responsible (see geo.ChooseAssignee), with its deadline from the
 // category's time limit in the working calendar, and records the first
-// event with it in one statement, committed before it returns. With an
+// event with it (and n.Audit, when set) in one statement, committed before
+// it returns. With an
 // Idempotency-Key already stored it returns that case and replayed=true
 // (or ECONFLICT when the request differs); nothing new is written.
 func (db *DB) CreateIncident(ctx context.Context, n geo.NewIncident) (inc geo.Incident, replayed bool, err error) {
@@ -399,12 +405,13 @@ func (db *DB) CreateIncident(ctx context.Context, n geo.NewIncident) (inc geo.In
 		n.Attachments = []string{}
 	}
 	l := n.Location
+	au := incidentAudit(n, cat.Dept, assignee, deadline)
 	var token string
 	err = db.Pool.QueryRow(ctx, insertIncidentSQL, n.Category, n.Lon, n.Lat, string(n.SRS), l.Generation, l.Match, l.DistanceM,
 		code(l.Grid), code(l.Community), code(l.Street), code(l.District), chain, n.Address, n.Description,
 		n.Reporter.Name, n.Reporter.Phone, n.Source, n.Attachments, cat.Dept,
 		aID, aRole, aLevel, aCode, reason, cat.Limit.Value, cat.Limit.Unit, warn, deadline, now, key, n.RequestHash,
-		n.Actor, string(n.Role), "").Scan(&inc.ID, &token)
+		n.Actor, string(n.Role), "", au.kind, au.id, au.name, au.credential, au.action, au.after, au.remote, au.status).Scan(&inc.ID, &token)
 	if errors.Is(err, pgx.ErrNoRows) {
 		// The key is stored already: a retry, or another request with the
 		// same key that won the race (ON CONFLICT waited for it).
@@ -426,6 +433,37 @@ func (db *DB) CreateIncident(ctx context.Context, n geo.NewIncident) (inc geo.In
 	}
 	inc.NextActions = geo.NextActions(geo.CaseFacts{State: geo.StateReported, VerifyRequired: cat.Verify})
 	return inc, false, nil
+}
+
+// auditParams are the audit-log columns insertIncidentSQL writes; kind
+// nil writes none.
+type auditParams struct {
+	kind                             *string
+	id                               int64
+	name, credential, action, remote string
+	after                            []byte
+	status                           int
+}
+
+// incidentAudit is what the audit entry of a new case records beyond its
+// id, state and version: where, what, to whom and until when.
+func incidentAudit(n geo.NewIncident, dept string, assignee *geo.Assignee, deadline time.Time) auditParams {
+	if n.Audit == nil {
+		return auditParams{after: []byte("{}")}
+	}
+	e := n.Audit
+	kind := e.ActorKind
+	if kind == "" {
+		kind = "system"
+	}
+	after := map[string]any{"category": n.Category, "grid": n.Location.Grid, "lon": n.Lon, "lat": n.Lat,
+		"source": n.Source, "dept": dept, "deadline_at": deadline}
+	if assignee != nil {
+		after["assignee_id"] = assignee.ID
+	}
+	b, _ := json.Marshal(after)
+	return auditParams{kind: &kind, id: e.ActorID, name: e.ActorName, credential: e.Credential, action: e.Action,
+		remote: e.Remote, status: e.Status, after: b}
 }
 
 // replay returns the case stored under n's Idempotency-Key: ENOTFOUND when

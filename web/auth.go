@@ -282,14 +282,14 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r.WithContext(ctx))
 			return
 		}
-		note := &auditNote{}
+		note := &auditNote{principal: p, action: rule.action}
 		ctx = context.WithValue(ctx, auditKey{}, note)
 		rec := &recorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r.WithContext(ctx))
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
-		if rec.status >= 400 {
+		if rec.status >= 400 || note.stored {
 			return
 		}
 		s.audit(r, p, rule.action, note, rec)
@@ -358,6 +358,32 @@ type auditKey struct{}
 type auditNote struct {
 	target string
 	before any
+	// For a handler whose store writes the entry in the change's own
+	// transaction (inTxAudit): who and what, and whether it was stored.
+	principal geo.Principal
+	action    string
+	stored    bool
+}
+
+// inTxAudit returns the audit entry of a change for its store to write in
+// the change's own transaction, so that a crash cannot keep the change and
+// lose the entry; nil outside an audited request. After the store wrote
+// it, the handler calls auditStored and the middleware writes nothing.
+func inTxAudit(r *http.Request, status int) *geo.AuditEntry {
+	n, ok := r.Context().Value(auditKey{}).(*auditNote)
+	if !ok {
+		return nil
+	}
+	p := n.principal
+	return &geo.AuditEntry{ActorKind: p.Kind, ActorID: p.ID, ActorName: p.Actor(), Credential: p.Credential,
+		Action: n.action, Remote: remoteAddr(r), Status: status}
+}
+
+// auditStored tells the middleware the store wrote the request's entry.
+func auditStored(r *http.Request) {
+	if n, ok := r.Context().Value(auditKey{}).(*auditNote); ok {
+		n.stored = true
+	}
 }
 
 // noteAudit lets a handler name the target and the state before.

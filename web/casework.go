@@ -169,6 +169,7 @@ func (s *Server) handleCreateIncident(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	n.Audit = inTxAudit(r, http.StatusCreated)
 	inc, replayed, err := s.deps.Incidents.CreateIncident(r.Context(), n)
 	if err != nil {
 		writeError(w, r, err)
@@ -176,6 +177,8 @@ func (s *Server) handleCreateIncident(w http.ResponseWriter, r *http.Request) {
 	}
 	if replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
+	} else if n.Audit != nil {
+		auditStored(r) // with the case, in its transaction
 	}
 	w.Header().Set("Location", "/api/v1/incidents/"+strconv.FormatInt(inc.ID, 10))
 	w.Header().Set("ETag", etag(inc.Version))

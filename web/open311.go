@@ -291,10 +291,14 @@ func (s *Server) handleO311Post(w http.ResponseWriter, r *http.Request) {
 		writeO311Error(w, f, err)
 		return
 	}
-	inc, _, err := s.deps.Incidents.CreateIncident(r.Context(), n)
+	n.Audit = inTxAudit(r, http.StatusCreated)
+	inc, replayed, err := s.deps.Incidents.CreateIncident(r.Context(), n)
 	if err != nil {
 		writeO311Error(w, f, err)
 		return
+	}
+	if !replayed && n.Audit != nil {
+		auditStored(r) // with the case, in its transaction
 	}
 	var account *string
 	if a := v.Get("account_id"); a != "" {

@@ -411,6 +411,23 @@ func TestAccessControl(t *testing.T) {
 				t.Errorf("no audit entry %q", want)
 			}
 		}
+		// A case's creation is one entry, written with the case (its
+		// transaction), naming who, from where, and the case.
+		creates := map[string]int{}
+		for _, e := range got.Entries {
+			if e.Action == "incident.create" {
+				creates[e.Target]++
+				if !strings.HasPrefix(e.Target, "incident:") || e.Remote == "" || e.Status != http.StatusCreated ||
+					!bytes.Contains(e.After, []byte(`"category"`)) {
+					t.Errorf("incident.create entry %+v", e)
+				}
+			}
+		}
+		for target, n := range creates {
+			if n != 1 {
+				t.Errorf("%d incident.create entries for %s", n, target)
+			}
+		}
 		var handle *geo.AuditEntry
 		for i, e := range got.Entries {
 			if e.Action == "incident.transition" && e.ActorName == "cg2" && e.Target == fmt.Sprintf("incident:%d", inc1.ID) {

@@ -225,6 +225,16 @@ func TestDatabaseRestartWhilePosting(t *testing.T) {
 	if rows < len(keys) {
 		t.Errorf("%d incidents stored, %d keys acknowledged", rows, len(keys))
 	}
+	// Each stored case has its audit entry: it is written in the case's
+	// own transaction, so no crash keeps one without the other.
+	var unaudited int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM incidents i WHERE i.idempotency_key LIKE 'fault-%'
+		AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.target = 'incident:' || i.id AND a.action = 'incident.create')`).Scan(&unaudited); err != nil {
+		t.Fatal(err)
+	}
+	if unaudited > 0 {
+		t.Errorf("%d of %d stored incidents have no audit entry", unaudited, rows)
+	}
 }
 
 func uniq(ids []int64) map[int64]bool {
