@@ -572,24 +572,25 @@ func TestFirstAdmin(t *testing.T) {
 	}
 }
 
-// streetPlace is a grid of the demo city, its street and a point inside it.
+// streetPlace is a grid of the demo city, its street and community, and a
+// point inside it.
 type streetPlace struct {
-	street, grid string
-	lon, lat     float64
+	street, community, grid string
+	lon, lat                float64
 }
 
 // twoStreets returns the first grid of each of the demo city's first two
 // streets, read from the database.
 func twoStreets(t *testing.T, conn *pgx.Conn) (streetPlace, streetPlace) {
 	t.Helper()
-	rows, err := conn.Query(context.Background(), `SELECT DISTINCT ON (left(code, 9)) left(code, 9), code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom))
+	rows, err := conn.Query(context.Background(), `SELECT DISTINCT ON (left(code, 9)) left(code, 9), parent_code, code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom))
 		FROM areas WHERE generation = 1 AND level = 'grid' ORDER BY left(code, 9), code LIMIT 2`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	places, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (streetPlace, error) {
 		var p streetPlace
-		return p, r.Scan(&p.street, &p.grid, &p.lon, &p.lat)
+		return p, r.Scan(&p.street, &p.community, &p.grid, &p.lon, &p.lat)
 	})
 	if err != nil || len(places) != 2 {
 		t.Fatalf("two streets: %v %v", err, places)

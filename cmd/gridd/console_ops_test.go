@@ -31,23 +31,7 @@ func TestConsoleOps(t *testing.T) {
 	defer conn.Close(ctx)
 	// A grid in each of two streets, a point inside each, and the chain
 	// of the first as the database has it.
-	type place struct {
-		grid, community, street string
-		lon, lat                float64
-	}
-	rows, err := conn.Query(ctx, `SELECT DISTINCT ON (left(code, 9)) code, parent_code, left(code, 9), ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom))
-		FROM areas WHERE generation = 1 AND level = 'grid' ORDER BY left(code, 9), code LIMIT 2`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	places, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (place, error) {
-		var p place
-		return p, r.Scan(&p.grid, &p.community, &p.street, &p.lon, &p.lat)
-	})
-	if err != nil || len(places) != 2 {
-		t.Fatalf("places: %v %v", err, places)
-	}
-	s1, s2 := places[0], places[1]
+	s1, s2 := twoStreets(t, conn)
 	base := serve(t, dbURL)
 	devAuth.mu.Lock()
 	devToken := devAuth.tokens[strings.TrimPrefix(base, "http://")]

@@ -6,13 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/gridd/gridd/internal/pgtest"
-	"github.com/gridd/gridd/postgis"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -24,21 +20,7 @@ import (
 // areas untouched.
 func TestCrashDuringMergeAndImport(t *testing.T) {
 	ctx := context.Background()
-	dir, err := pgtest.MkdirShared("gridd-crash-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pg, err := postgis.StartEmbedded(ctx, postgis.EmbeddedConfig{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pgMu sync.Mutex
-	t.Cleanup(func() {
-		pgMu.Lock()
-		defer pgMu.Unlock()
-		pg.Stop()
-		os.RemoveAll(dir)
-	})
+	pg := startCrashablePG(t, "gridd-crash-")
 	url := pg.URL()
 	mustGridd(t, "demo", "--db", url)
 
@@ -100,20 +82,14 @@ func TestCrashDuringMergeAndImport(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		watch.Close(ctx)
-		if err := syscall.Kill(pg.PID(), syscall.SIGQUIT); err != nil {
-			t.Fatal(err)
-		}
-		<-pg.Exited()
+		pg.crash(t)
 		var cmdErr error
 		select {
 		case cmdErr = <-done:
 		case <-time.After(30 * time.Second):
 			t.Fatalf("gridd %s did not give up within 30 s of the crash", strings.Join(args, " "))
 		}
-		pgMu.Lock()
-		pg, err = postgis.StartEmbedded(ctx, postgis.EmbeddedConfig{DataDir: dir, Port: pg.Port()})
-		pgMu.Unlock()
-		if err != nil {
+		if err := pg.restart(); err != nil {
 			t.Fatalf("restart postgres: %v", err)
 		}
 		return cmdErr

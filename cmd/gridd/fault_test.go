@@ -41,23 +41,9 @@ type answer struct {
 // stored exactly once.
 func TestDatabaseRestartWhilePosting(t *testing.T) {
 	ctx := context.Background()
-	dir, err := pgtest.MkdirShared("gridd-fault-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A durable server (fsync and synchronous_commit on), as 'gridd serve'
-	// runs its own: a 201 means committed to disk.
-	pg, err := postgis.StartEmbedded(ctx, postgis.EmbeddedConfig{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pgMu sync.Mutex
-	t.Cleanup(func() {
-		pgMu.Lock()
-		defer pgMu.Unlock()
-		pg.Stop()
-		os.RemoveAll(dir)
-	})
+	// A durable server, as 'gridd serve' runs its own: a 201 means
+	// committed to disk.
+	pg := startCrashablePG(t, "gridd-fault-")
 	url := pg.URL()
 	const timeout = 5 * time.Second
 	base := serve(t, url, "--request-timeout", timeout.String())
@@ -148,18 +134,12 @@ func TestDatabaseRestartWhilePosting(t *testing.T) {
 	// The crash: SIGQUIT to the postmaster is PostgreSQL's immediate
 	// shutdown; committed transactions survive through the WAL only.
 	crash := time.Now()
-	if err := syscall.Kill(pg.PID(), syscall.SIGQUIT); err != nil {
-		t.Fatal(err)
-	}
-	<-pg.Exited()
+	pg.crash(t)
 	down := time.Now()
 	waitFor("answers 503 while the database is down", down, http.StatusServiceUnavailable, 20)
 	getJSON(t, base+"/healthz", http.StatusServiceUnavailable, &map[string]string{})
 
-	pgMu.Lock()
-	pg, err = postgis.StartEmbedded(ctx, postgis.EmbeddedConfig{DataDir: dir, Port: pg.Port()})
-	pgMu.Unlock()
-	if err != nil {
+	if err := pg.restart(); err != nil {
 		close(stop)
 		wg.Wait()
 		t.Fatalf("restart postgres: %v", err)
@@ -243,4 +223,60 @@ func uniq(ids []int64) map[int64]bool {
 		m[id] = true
 	}
 	return m
+}
+
+// crashablePG is a PostgreSQL of a test's own, durable (fsync and
+// synchronous_commit on) as the one 'gridd serve' runs, that the test
+// crashes and starts again on the same port and data.
+type crashablePG struct {
+	dir string
+	mu  sync.Mutex
+	pg  *postgis.Embedded
+}
+
+func startCrashablePG(t *testing.T, prefix string) *crashablePG {
+	t.Helper()
+	dir, err := pgtest.MkdirShared(prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, err := postgis.StartEmbedded(context.Background(), postgis.EmbeddedConfig{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &crashablePG{dir: dir, pg: pg}
+	t.Cleanup(func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.pg.Stop()
+		os.RemoveAll(dir)
+	})
+	return c
+}
+
+// URL is the gridd database's; AdminURL the postgres database's.
+func (c *crashablePG) URL() string      { return c.pg.URL() }
+func (c *crashablePG) AdminURL() string { return c.pg.AdminURL() }
+
+// crash is an immediate shutdown (SIGQUIT to the postmaster: no
+// checkpoint, recovery from the WAL at the next start), as a power cut of
+// the database host; it returns when postgres has exited.
+func (c *crashablePG) crash(t *testing.T) {
+	t.Helper()
+	if err := syscall.Kill(c.pg.PID(), syscall.SIGQUIT); err != nil {
+		t.Fatal(err)
+	}
+	<-c.pg.Exited()
+}
+
+// restart starts postgres again on its data and port.
+func (c *crashablePG) restart() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	pg, err := postgis.StartEmbedded(context.Background(), postgis.EmbeddedConfig{DataDir: c.dir, Port: c.pg.Port()})
+	if err != nil {
+		return err
+	}
+	c.pg = pg
+	return nil
 }
