@@ -370,6 +370,10 @@ type TransitionRequest struct {
 	ExtendHours float64 `json:"extend_hours,omitempty"` // request_extension: working hours asked for
 	Actor       string  `json:"-"`
 	Role        Role    `json:"-"`
+	// Audit, when set, is the audit-log entry of this request (actor,
+	// action, before), stored in the transition's own transaction with the
+	// case as it becomes: a transition is never stored without its entry.
+	Audit *AuditEntry `json:"-"`
 }
 
 // Validate checks what does not need the case.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/gridd/gridd/geo"
@@ -487,8 +488,8 @@ UPDATE incidents SET state = $2, version = version + 1, updated_at = $3,
 WHERE id = $1 AND version = $16`
 
 // Transition applies one action of the state machine to a case at the
-// version the caller saw, records it with who, when and the note, and
-// returns the case as it is now. A stale version or an action the state
+// version the caller saw, records it with who, when and the note (and
+// req.Audit in the same transaction), and returns the case as it is now. A stale version or an action the state
 // does not allow is ECONFLICT; the wrong role is EFORBIDDEN; the database
 // is left as it was on any error.
 func (db *DB) Transition(ctx context.Context, id int64, req geo.TransitionRequest) (geo.Incident, error) {
@@ -594,6 +595,13 @@ func (db *DB) Transition(ctx context.Context, id int64, req geo.TransitionReques
 	out, err := getIncident(ctx, tx, "WHERE i.id = $1", id)
 	if err != nil {
 		return geo.Incident{}, err
+	}
+	if req.Audit != nil {
+		e := *req.Audit
+		e.Target, e.After = "incident:"+strconv.FormatInt(id, 10), mustJSON(out.Incident)
+		if err := writeAudit(ctx, tx, &e); err != nil {
+			return geo.Incident{}, err
+		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return geo.Incident{}, geo.WrapError(geo.EUNAVAILABLE, err, "commit the transition")

@@ -341,11 +341,17 @@ func (s *Server) handleTransition(w http.ResponseWriter, r *http.Request) {
 		b.Version = v
 	}
 	req := geo.TransitionRequest{Action: b.Action, Version: b.Version, Note: b.Note, AssigneeID: b.AssigneeID,
-		ExtendHours: b.ExtendHours, Actor: c.actor, Role: c.role}
+		ExtendHours: b.ExtendHours, Actor: c.actor, Role: c.role, Audit: inTxAudit(r, http.StatusOK)}
+	if req.Audit != nil {
+		req.Audit.Before, _ = json.Marshal(before)
+	}
 	inc, err := s.deps.Incidents.Transition(r.Context(), id, req)
 	if err != nil {
 		writeError(w, r, err)
 		return
+	}
+	if req.Audit != nil {
+		auditStored(r) // with the transition, in its transaction
 	}
 	w.Header().Set("ETag", etag(inc.Version))
 	writeJSON(w, http.StatusOK, maskIncident(r, inc))
