@@ -11,15 +11,16 @@ import (
 // Error codes. They say what kind of failure happened, not where; the HTTP
 // layer turns each into a status in exactly one place.
 const (
-	EINVALID      = "invalid"      // the caller sent something wrong
-	ENOTFOUND     = "not_found"    // the thing asked for does not exist
-	ECONFLICT     = "conflict"     // the request clashes with the current state
-	EUNAUTHORIZED = "unauthorized" // no or bad credentials
-	EFORBIDDEN    = "forbidden"    // credentials fine, action not allowed
-	ETOOLARGE     = "too_large"    // a body or upload beyond the limit
-	ETOOMANY      = "too_many"     // a rate limit or a login lockout: retry later
-	EUNAVAILABLE  = "unavailable"  // a dependency (the database) is down
-	EINTERNAL     = "internal"     // a bug or an unexpected failure
+	EINVALID      = "invalid"            // the caller sent something wrong
+	ENOTFOUND     = "not_found"          // the thing asked for does not exist
+	ECONFLICT     = "conflict"           // the request clashes with the current state
+	EUNAUTHORIZED = "unauthorized"       // no or bad credentials
+	EFORBIDDEN    = "forbidden"          // credentials fine, action not allowed
+	EMETHOD       = "method_not_allowed" // the path exists, not for this method
+	ETOOLARGE     = "too_large"          // a body or upload beyond the limit
+	ETOOMANY      = "too_many"           // a rate limit or a login lockout: retry later
+	EUNAVAILABLE  = "unavailable"        // a dependency (the database) is down
+	EINTERNAL     = "internal"           // a bug or an unexpected failure
 )
 
 // Error is gridd's one error type. Message is written for the person who

@@ -245,13 +245,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		if !known {
 			rule = access{roles: []geo.AccessRole{admin}, action: "unlisted"}
 		}
-		fail := func(err error) {
-			if strings.HasPrefix(key, r.Method+" /open311/") {
-				writeO311Error(w, o311Format(r), err)
-				return
-			}
-			writeError(w, r, err)
-		}
+		fail := func(err error) { writeError(w, r, err) }
 		p, hasCreds, err := s.principal(r)
 		if hasCreds && err != nil && !rule.public {
 			fail(err)

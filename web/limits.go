@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -46,6 +48,10 @@ func (s *Server) deadline(next http.Handler) http.Handler {
 	})
 }
 
+// errShed marks the 503s of load shedding, which are not logged: under
+// overload a log line per turned-away request would only add to it.
+var errShed = errors.New("")
+
 // shed answers 503 at once when MaxInFlight requests are being served
 // already. Past its capacity a server that queues everything answers
 // everything late, and callers time out on work it still does; one that
@@ -65,14 +71,8 @@ func (s *Server) shed(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		default:
 			w.Header().Set("Retry-After", "1")
-			err := geo.Errorf(geo.EUNAVAILABLE, "gridd is serving %d requests already (--max-inflight): retry in a second", cap(s.inflight))
-			if strings.HasPrefix(r.URL.Path, "/open311/") {
-				writeO311Error(w, o311Format(r), err)
-				return
-			}
-			// Not through writeError, which logs every 5xx: under overload
-			// a log line per turned-away request would only add to it.
-			writeJSON(w, http.StatusServiceUnavailable, errorBodyOf(geo.EUNAVAILABLE, geo.ErrorMessage(err)))
+			writeError(w, r, fmt.Errorf("%w%w", errShed,
+				geo.Errorf(geo.EUNAVAILABLE, "gridd is serving %d requests already (--max-inflight): retry in a second", cap(s.inflight))))
 		}
 	})
 }
@@ -165,11 +165,6 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 			return
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
-		err := geo.Errorf(geo.ETOOMANY, "more than %g requests/s (burst %d) from one caller: slow down and retry after the Retry-After seconds, or ask the operator to raise --rate-limit", float64(s.limiter.every), s.limiter.burst)
-		if strings.HasPrefix(r.URL.Path, "/open311/") {
-			writeO311Error(w, o311Format(r), err)
-			return
-		}
-		writeError(w, r, err)
+		writeError(w, r, geo.Errorf(geo.ETOOMANY, "more than %g requests/s (burst %d) from one caller: slow down and retry after the Retry-After seconds, or ask the operator to raise --rate-limit", float64(s.limiter.every), s.limiter.burst))
 	})
 }

@@ -146,10 +146,7 @@ func writeO311[T any](w http.ResponseWriter, format string, status int, root str
 // writeO311Error answers with GeoReport's error list; the status comes
 // from the error's code through statusOf, the one mapping.
 func writeO311Error(w http.ResponseWriter, format string, err error) {
-	status := statusOf(geo.ErrorCode(err))
-	if (status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests) && w.Header().Get("Retry-After") == "" {
-		w.Header().Set("Retry-After", retryAfterUnavailable)
-	}
+	status := errorStatus(w, err)
 	writeO311(w, format, status, "errors", []o311Error{{Code: status, Description: geo.ErrorMessage(err)}})
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/gridd/gridd/geo"
 )
@@ -23,6 +24,8 @@ func statusOf(code string) int {
 		return http.StatusUnauthorized
 	case geo.EFORBIDDEN:
 		return http.StatusForbidden
+	case geo.EMETHOD:
+		return http.StatusMethodNotAllowed
 	case geo.ETOOLARGE:
 		return http.StatusRequestEntityTooLarge
 	case geo.ETOOMANY:
@@ -44,23 +47,36 @@ type errorBody struct {
 	} `json:"error"`
 }
 
-// writeError answers with the error's status and a JSON body. Internal
-// errors are logged and their details kept from the caller.
+// writeError answers with the error's status, in the one place where
+// error codes become statuses: a JSON body, or Open311's own error list
+// under /open311/. Internal errors are logged (but for requests turned
+// away by load shedding, which would only add to the load) and their
+// details kept from the caller.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
-	code := geo.ErrorCode(err)
-	status := statusOf(code)
+	status := errorStatus(w, err)
+	if status >= 500 && !errors.Is(err, context.Canceled) && !errors.Is(err, errShed) { // canceled: the caller has gone
+		slog.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if strings.HasPrefix(r.URL.Path, "/open311/") {
+		writeO311(w, o311Format(r), status, "errors", []o311Error{{Code: status, Description: geo.ErrorMessage(err)}})
+		return
+	}
+	var body errorBody
+	body.Error.Code = geo.ErrorCode(err)
+	body.Error.Message = geo.ErrorMessage(err)
+	writeJSON(w, status, body)
+}
+
+// errorStatus is the HTTP status of err; a 503 or 429 gets a Retry-After
+// unless the caller set one.
+func errorStatus(w http.ResponseWriter, err error) int {
+	status := statusOf(geo.ErrorCode(err))
 	if (status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests) && w.Header().Get("Retry-After") == "" {
 		// The database restarts in seconds; a client that waits that long
 		// before retrying does not add to the storm.
 		w.Header().Set("Retry-After", retryAfterUnavailable)
 	}
-	if status >= 500 && !errors.Is(err, context.Canceled) { // canceled: the caller has gone
-		slog.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	var body errorBody
-	body.Error.Code = code
-	body.Error.Message = geo.ErrorMessage(err)
-	writeJSON(w, status, body)
+	return status
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

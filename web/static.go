@@ -18,7 +18,7 @@ func staticFiles(assets fs.FS) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
-			writeJSON(w, http.StatusMethodNotAllowed, errorBodyOf(geo.EINVALID, r.Method+" "+r.URL.Path+": only GET and HEAD"))
+			writeError(w, r, geo.Errorf(geo.EMETHOD, "%s %s: the console's files are only read (GET, HEAD)", r.Method, r.URL.Path))
 			return
 		}
 		name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
@@ -35,10 +35,4 @@ func staticFiles(assets fs.FS) http.Handler {
 		}
 		files.ServeHTTP(w, r)
 	})
-}
-
-func errorBodyOf(code, msg string) errorBody {
-	var b errorBody
-	b.Error.Code, b.Error.Message = code, msg
-	return b
 }

@@ -83,11 +83,7 @@ func deref(s *string) string {
 func TestHostileRequests(t *testing.T) {
 	ctx := context.Background()
 	dbURL := demoDatabaseURL(t)
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, dbURL)
 	s1, s2 := twoStreets(t, conn)
 	base := serve(t, dbURL)
 	admin := addUser(t, dbURL, base, "root", "admin", "")
@@ -181,6 +177,7 @@ func TestHostileRequests(t *testing.T) {
 
 		// Path traversal.
 		{"static traversal", admin, "GET", "/..%2f..%2f..%2fetc%2fpasswd", nil, nil, 404},
+		{"static file written to", admin, "PUT", "/index.html", []byte(`x`), nil, 405},
 		{"static dotdot encoded", admin, "GET", "/%2e%2e/%2e%2e/etc/passwd", nil, nil, 404},
 		{"tile layer traversal", admin, "GET", "/tiles/..%2f..%2fetc%2fpasswd/1/1/1.mvt", nil, nil, 0},
 		{"dept tiles traversal", admin, "GET", "/tiles/dept/..%2f..%2fetc/1/1/1.mvt", nil, nil, 0},
