@@ -111,18 +111,10 @@ func (s *Server) handleIncidentTile(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	q := r.URL.Query()
-	f := geo.IncidentFilter{Area: q.Get("area"), Category: q.Get("category")}
-	if st := q.Get("state"); st != "" {
-		for _, x := range strings.Split(st, ",") {
-			f.States = append(f.States, geo.State(strings.TrimSpace(x)))
-		}
-	}
-	if f.Area != "" {
-		if _, err := geo.LevelOfCode(f.Area); err != nil {
-			writeError(w, r, err)
-			return
-		}
+	f, err := incidentFilterParams(r.URL.Query())
+	if err != nil {
+		writeError(w, r, err)
+		return
 	}
 	if err := narrowIncidentFilter(r, &f); err != nil {
 		writeError(w, r, err)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -186,6 +187,28 @@ func (s *Server) handleCreateIncident(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, maskIncident(r, inc))
 }
 
+// incidentFilterParams reads what the incident list and the incident tiles
+// both filter by: area (a code), category and state (known states,
+// separated by commas).
+func incidentFilterParams(q url.Values) (geo.IncidentFilter, error) {
+	f := geo.IncidentFilter{Area: q.Get("area"), Category: q.Get("category")}
+	if f.Area != "" {
+		if _, err := geo.LevelOfCode(f.Area); err != nil {
+			return f, err
+		}
+	}
+	if st := q.Get("state"); st != "" {
+		for _, x := range strings.Split(st, ",") {
+			state := geo.State(strings.TrimSpace(x))
+			if !slices.Contains(geo.States, state) {
+				return f, geo.Errorf(geo.EINVALID, "state=%q: give states from %v, separated by commas", x, geo.States)
+			}
+			f.States = append(f.States, state)
+		}
+	}
+	return f, nil
+}
+
 func etag(version int) string { return `"` + strconv.Itoa(version) + `"` }
 
 func (s *Server) handleIncident(w http.ResponseWriter, r *http.Request) {
@@ -245,18 +268,11 @@ func timeParam(s, name string) (time.Time, error) {
 // handleIncidents answers GET /api/v1/incidents?state=&area=&category=&from=&to=&after=&limit=.
 func (s *Server) handleIncidents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := geo.IncidentFilter{Area: q.Get("area"), Category: q.Get("category")}
-	if st := q.Get("state"); st != "" {
-		for _, x := range strings.Split(st, ",") {
-			state := geo.State(strings.TrimSpace(x))
-			if !slices.Contains(geo.States, state) {
-				writeError(w, r, geo.Errorf(geo.EINVALID, "state=%q: give states from %v, separated by commas", x, geo.States))
-				return
-			}
-			f.States = append(f.States, state)
-		}
+	f, err := incidentFilterParams(q)
+	if err != nil {
+		writeError(w, r, err)
+		return
 	}
-	var err error
 	if f.From, err = timeParam(q.Get("from"), "from"); err != nil {
 		writeError(w, r, err)
 		return

@@ -23,11 +23,7 @@ import (
 func TestAreas(t *testing.T) {
 	ctx := context.Background()
 	dbURL := demoDatabaseURL(t)
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, dbURL)
 	// Grids in two streets, with their names, points and the expected
 	// chain, read from the database independently of the API.
 	type place struct {
@@ -196,6 +192,7 @@ func TestAreas(t *testing.T) {
 		}
 		ids(dev, s1, "?state=closed", http.StatusNoContent)
 		ids(dev, s1, "?area=12", http.StatusBadRequest)
+		ids(dev, s1, "?state=closed,bogus", http.StatusBadRequest) // the list's rule: known states only
 		anon.do(t, "GET", "/tiles/incidents/15/0/0.mvt", nil, http.StatusUnauthorized)
 	})
 
