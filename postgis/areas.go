@@ -127,13 +127,9 @@ func (db *DB) Area(ctx context.Context, code string) (geo.AreaDetail, error) {
 		if err := r.Scan(&p.PersonID, &p.Name, &p.Phone, &p.Dept, &p.Role, &p.Post, &duty); err != nil {
 			return p, err
 		}
-		var ws []struct{ Weekday, Start, End int }
-		if err := json.Unmarshal(duty, &ws); err != nil {
+		var err error
+		if p.Duty, err = decodeDuty(duty); err != nil {
 			return p, err
-		}
-		p.Duty = []geo.WeeklyWindow{}
-		for _, w := range ws {
-			p.Duty = append(p.Duty, geo.WeeklyWindow{Weekday: w.Weekday, Start: geo.ClockTime(w.Start), End: geo.ClockTime(w.End)})
 		}
 		p.RoleLabel, p.OnDuty = p.Role.Label(), geo.OnDuty(p.Duty, now)
 		return p, nil

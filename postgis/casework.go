@@ -47,15 +47,23 @@ func scanPerson(row pgx.Row) (geo.Person, error) {
 	if err := json.Unmarshal(resp, &p.Responsibilities); err != nil {
 		return p, err
 	}
+	var err error
+	p.Duty, err = decodeDuty(duty)
+	return p, err
+}
+
+// decodeDuty reads a person's on-duty windows as the queries aggregate
+// them: a JSON array of {weekday, start, end}, minutes of the day.
+func decodeDuty(b []byte) ([]geo.WeeklyWindow, error) {
 	var ws []struct{ Weekday, Start, End int }
-	if err := json.Unmarshal(duty, &ws); err != nil {
-		return p, err
+	if err := json.Unmarshal(b, &ws); err != nil {
+		return nil, err
 	}
-	p.Duty = []geo.WeeklyWindow{}
+	out := make([]geo.WeeklyWindow, 0, len(ws))
 	for _, w := range ws {
-		p.Duty = append(p.Duty, geo.WeeklyWindow{Weekday: w.Weekday, Start: geo.ClockTime(w.Start), End: geo.ClockTime(w.End)})
+		out = append(out, geo.WeeklyWindow{Weekday: w.Weekday, Start: geo.ClockTime(w.Start), End: geo.ClockTime(w.End)})
 	}
-	return p, nil
+	return out, nil
 }
 
 // Person returns one person.
