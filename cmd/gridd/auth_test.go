@@ -145,11 +145,7 @@ func addToken(t *testing.T, dbURL, base, name, role, scope string) (*principalCl
 func TestAccessControl(t *testing.T) {
 	ctx := context.Background()
 	dbURL := demoDatabaseURL(t)
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, dbURL)
 	s1, s2 := twoStreets(t, conn) // a grid and a point in each
 	tl := maptile.At(orb.Point{s1.lon, s1.lat}, 10)
 	tilePath := fmt.Sprintf("/tiles/grids/%d/%d/%d.mvt", tl.Z, tl.X, tl.Y)

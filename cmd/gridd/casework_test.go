@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/gridd/gridd/geo"
-	"github.com/jackc/pgx/v5"
 )
 
 // call makes an HTTP request with the actor seam's headers and decodes
@@ -70,11 +69,7 @@ func as(actor string, role geo.Role) map[string]string {
 func TestCasework(t *testing.T) {
 	ctx := context.Background()
 	dbURL := demoDatabaseURL(t)
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, dbURL)
 	// A grid to report in, a point inside it, and one just outside the city.
 	var grid, community, street string
 	var lon, lat, outLon, outLat, farLon, farLat float64

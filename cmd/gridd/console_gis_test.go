@@ -81,11 +81,7 @@ func TestConsoleGis(t *testing.T) {
 
 	// Cases for the dashboard: three in one street (one closed), one in
 	// another street.
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, dbURL)
 	type spot struct {
 		grid, street string
 		lon, lat     float64

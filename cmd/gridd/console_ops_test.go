@@ -24,11 +24,7 @@ import (
 func TestConsoleOps(t *testing.T) {
 	ctx := context.Background()
 	dbURL := demoDatabaseURL(t)
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, dbURL)
 	// A grid in each of two streets, a point inside each, and the chain
 	// of the first as the database has it.
 	s1, s2 := twoStreets(t, conn)

@@ -22,11 +22,7 @@ import (
 func TestExportGeoPackageShapefile(t *testing.T) {
 	dbURL := demoDatabaseURL(t)
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, dbURL)
 	var gen int
 	if err := conn.QueryRow(ctx, `SELECT id FROM generations WHERE state = 'active'`).Scan(&gen); err != nil {
 		t.Fatal(err)

@@ -17,7 +17,6 @@ import (
 
 	"github.com/gridd/gridd/geo"
 	"github.com/gridd/gridd/internal/pgtest"
-	"github.com/jackc/pgx/v5"
 )
 
 // importGrid is one feature of the reference layer every format test
@@ -148,11 +147,7 @@ func TestImportFormats(t *testing.T) {
 		}, []string{"--srs", "bd09"}, "", nil},
 	}
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, dbURL)
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			path := tc.make()
@@ -219,11 +214,7 @@ func TestImportRealNingbo(t *testing.T) {
 		t.Errorf("import said:\n%s", out)
 	}
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, dbURL)
 	var name string
 	var area, total float64
 	conn.QueryRow(ctx, `SELECT name, ST_Area(geom::geography) / 1e6 FROM source_features WHERE code = '330212'`).Scan(&name, &area)
@@ -293,11 +284,7 @@ func TestImportRefusesWrongCoordinates(t *testing.T) {
 		t.Errorf("dry run said %s", out)
 	}
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, dbURL)
 	var layers int
 	conn.QueryRow(ctx, `SELECT count(*) FROM source_layers`).Scan(&layers)
 	if layers != 1 {
@@ -405,11 +392,7 @@ func TestUploadLayer(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, dbURL)
 	var layers int
 	conn.QueryRow(ctx, `SELECT count(*) FROM source_layers`).Scan(&layers)
 	if layers != 2 {

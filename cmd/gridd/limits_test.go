@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/gridd/gridd/internal/pgtest"
-	"github.com/jackc/pgx/v5"
 )
 
 // TestRateLimitAndRequestTimeout shows the per-caller token bucket (each
@@ -21,7 +20,6 @@ import (
 // deadline: a request stuck behind a database lock answers 503 when the
 // request timeout passes, and the next one is served once the lock goes.
 func TestRateLimitAndRequestTimeout(t *testing.T) {
-	ctx := context.Background()
 	dbURL := pgtest.NewDatabaseURL(t)
 	base := serve(t, dbURL, "--rate-limit", "2", "--rate-burst", "3", "--request-timeout", "1s")
 	a, _ := addToken(t, dbURL, base, "integration a", "viewer", "")
@@ -49,18 +47,7 @@ func TestRateLimitAndRequestTimeout(t *testing.T) {
 	})
 
 	t.Run("request timeout", func(t *testing.T) {
-		conn, err := pgx.Connect(ctx, dbURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(ctx)
-		tx, err := conn.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tx.Exec(ctx, `LOCK TABLE categories IN ACCESS EXCLUSIVE MODE`); err != nil {
-			t.Fatal(err)
-		}
+		unlock := lockCategories(t, dbURL)
 		start := time.Now()
 		resp, body := b.rawDo(t, "GET", "/api/v1/categories", nil, nil)
 		took := time.Since(start)
@@ -72,25 +59,14 @@ func TestRateLimitAndRequestTimeout(t *testing.T) {
 		if took < time.Second {
 			t.Fatalf("answered 503 after %v, before the 1 s request timeout", took)
 		}
-		tx.Rollback(ctx)
+		unlock()
 		time.Sleep(600 * time.Millisecond) // the bucket of 2/s has a token again
 		b.do(t, "GET", "/api/v1/categories", nil, http.StatusOK)
 	})
 
 	t.Run("in-flight cap", func(t *testing.T) {
 		capped := serve(t, dbURL, "--max-inflight", "2")
-		conn, err := pgx.Connect(ctx, dbURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(ctx)
-		tx, err := conn.Begin(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tx.Exec(ctx, `LOCK TABLE categories IN ACCESS EXCLUSIVE MODE`); err != nil {
-			t.Fatal(err)
-		}
+		unlock := lockCategories(t, dbURL)
 		// Two requests wait behind the lock and take both slots.
 		waiting := make(chan int, 2)
 		for i := 0; i < 2; i++ {
@@ -122,7 +98,7 @@ func TestRateLimitAndRequestTimeout(t *testing.T) {
 			t.Fatalf("a third request while two wait: HTTP %d, want 503", st)
 		}
 		getJSON(t, capped+"/healthz", http.StatusOK, &map[string]string{}) // not counted
-		tx.Rollback(ctx)
+		unlock()
 		for i := 0; i < 2; i++ {
 			if st := <-waiting; st != http.StatusOK {
 				t.Fatalf("a request that waited for the lock: HTTP %d", st)
@@ -222,13 +198,24 @@ func TestGracefulShutdown(t *testing.T) {
 		resp.Body.Close()
 		t.Fatal("the server still answers after shutting down")
 	}
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, dbURL)
 	var desc string
 	if err := conn.QueryRow(ctx, `SELECT description FROM incidents WHERE id = $1`, inc.ID).Scan(&desc); err != nil || desc != "sent during shutdown" {
 		t.Fatalf("incident %d answered during the shutdown: %q %v", inc.ID, desc, err)
 	}
+}
+
+// lockCategories holds an exclusive lock on the categories table, which
+// every request reading them then waits behind, until unlock is called.
+func lockCategories(t *testing.T, dbURL string) (unlock func()) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := connect(t, dbURL).Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `LOCK TABLE categories IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	return func() { tx.Rollback(ctx) }
 }

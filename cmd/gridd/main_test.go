@@ -93,6 +93,17 @@ func demoDatabaseURL(t *testing.T) string {
 	})
 }
 
+// connect opens a connection to a test database, closed when the test ends.
+func connect(t *testing.T, url string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
 func mustGridd(t *testing.T, args ...string) string {
 	t.Helper()
 	out, err := gridd(t, args...)
@@ -177,11 +188,7 @@ func TestDemoServeLocateTiles(t *testing.T) {
 		t.Fatalf("second demo: err %v, want a refusal", err)
 	}
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, dbURL)
 	base := serve(t, dbURL)
 
 	var health map[string]string
@@ -339,11 +346,7 @@ func TestImportLayer(t *testing.T) {
 		t.Errorf("re-import said %q", out)
 	}
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, dbURL)
 	var n, hh int
 	var name string
 	var area float64

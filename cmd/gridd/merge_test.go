@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/gridd/gridd/internal/pgtest"
-	"github.com/jackc/pgx/v5"
 )
 
 // TestMergeWorkflow runs the GIS staff's path through the CLI and the API:
@@ -131,11 +130,7 @@ func TestMergeWorkflow(t *testing.T) {
 	b, _ = os.ReadFile(cw)
 	rows, _ := csv.NewReader(bytes.NewReader(b)).ReadAll()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, dbURL)
 	var n int
 	conn.QueryRow(ctx, `SELECT count(*) FROM crosswalk WHERE generation = 3 AND dept_code = 'chengguan'`).Scan(&n)
 	if len(rows)-1 != n || n == 0 {

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/mvt"
 	"github.com/paulmach/orb/maptile"
@@ -56,11 +55,7 @@ func TestTilesAndOGC(t *testing.T) {
 	dbURL := demoDatabaseURL(t)
 	base := serve(t, dbURL)
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, dbURL)
 	z12 := maptile.At(yinzhouCentre, 12)
 
 	t.Run("TileCacheETagGzip", func(t *testing.T) {

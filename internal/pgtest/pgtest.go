@@ -141,35 +141,9 @@ func ensureFilledTemplate(ctx context.Context, conn *pgx.Conn, admin, base, fill
 		return "", fmt.Errorf("template name %q: use lower-case letters and digits", fillName)
 	}
 	name := base + "_" + fillName
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(4243)`); err != nil {
-		return "", err
-	}
-	defer conn.Exec(ctx, `SELECT pg_advisory_unlock(4243)`)
-	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
-		return "", err
-	}
-	if exists {
-		return name, nil
-	}
-	building := name + "_building"
-	conn.Exec(ctx, `DROP DATABASE IF EXISTS `+building+` WITH (FORCE)`)
-	if _, err := conn.Exec(ctx, `CREATE DATABASE `+building+` TEMPLATE `+base); err != nil {
-		return "", err
-	}
-	if err := fill(withDatabase(admin, building)); err != nil {
-		conn.Exec(ctx, `DROP DATABASE IF EXISTS `+building+` WITH (FORCE)`)
-		return "", err
-	}
-	// Whatever fill left connected (pools close lazily) must go before
-	// the database can be renamed and copied.
-	if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, building); err != nil {
-		return "", err
-	}
-	if _, err := conn.Exec(ctx, `ALTER DATABASE `+building+` RENAME TO `+name); err != nil {
-		return "", err
-	}
-	return name, nil
+	return name, ensureBuilt(ctx, conn, name, `TEMPLATE `+base, func(building string) error {
+		return fill(withDatabase(admin, building))
+	})
 }
 
 var validFillName = regexp.MustCompile(`^[a-z0-9]{1,20}$`)
@@ -178,36 +152,50 @@ var validFillName = regexp.MustCompile(`^[a-z0-9]{1,20}$`)
 // PostGIS and all migrations applied, from which test databases are cloned.
 func ensureTemplate(ctx context.Context, conn *pgx.Conn, admin string) (string, error) {
 	name := "gridd_tmpl_" + migrationsHash()
-	// Several test binaries run at once; one makes the template.
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(4242)`); err != nil {
-		return "", err
+	return name, ensureBuilt(ctx, conn, name, `TEMPLATE template0 ENCODING 'UTF8'`, func(building string) error {
+		db, err := postgis.Open(ctx, postgis.Config{URL: withDatabase(admin, building)})
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		_, err = db.Migrate(ctx)
+		return err
+	})
+}
+
+// ensureBuilt makes database name unless it exists: created with the
+// options given (CREATE DATABASE … options) under a temporary name, built,
+// then renamed, so that nobody ever copies a half-built one. Several test
+// binaries run at once: an advisory lock per name lets one build while the
+// others wait.
+func ensureBuilt(ctx context.Context, conn *pgx.Conn, name, options string, build func(building string) error) error {
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(hashtext($1))`, name); err != nil {
+		return err
 	}
-	defer conn.Exec(ctx, `SELECT pg_advisory_unlock(4242)`)
+	defer conn.Exec(ctx, `SELECT pg_advisory_unlock(hashtext($1))`, name)
 	var exists bool
 	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
-		return "", err
+		return err
 	}
 	if exists {
-		return name, nil
+		return nil
 	}
 	building := name + "_building"
 	conn.Exec(ctx, `DROP DATABASE IF EXISTS `+building+` WITH (FORCE)`)
-	if _, err := conn.Exec(ctx, `CREATE DATABASE `+building+` TEMPLATE template0 ENCODING 'UTF8'`); err != nil {
-		return "", err
+	if _, err := conn.Exec(ctx, `CREATE DATABASE `+building+` `+options); err != nil {
+		return err
 	}
-	db, err := postgis.Open(ctx, postgis.Config{URL: withDatabase(admin, building)})
-	if err != nil {
-		return "", err
+	if err := build(building); err != nil {
+		conn.Exec(ctx, `DROP DATABASE IF EXISTS `+building+` WITH (FORCE)`)
+		return err
 	}
-	_, err = db.Migrate(ctx)
-	db.Close()
-	if err != nil {
-		return "", err
+	// Whatever the build left connected (pools close lazily) must go
+	// before the database can be renamed and copied.
+	if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, building); err != nil {
+		return err
 	}
-	if _, err := conn.Exec(ctx, `ALTER DATABASE `+building+` RENAME TO `+name); err != nil {
-		return "", err
-	}
-	return name, nil
+	_, err := conn.Exec(ctx, `ALTER DATABASE `+building+` RENAME TO `+name)
+	return err
 }
 
 func migrationsHash() string {
