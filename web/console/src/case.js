@@ -6,6 +6,7 @@
 // refreshed by 'incident-updated' for its case.
 import { api } from './api.js';
 import { addMessages, onLang, t } from './i18n.js';
+import { h as el } from './el.js';
 import { dueOf, duration } from './queue.js';
 
 addMessages({
@@ -50,16 +51,6 @@ addMessages({
 const HANDLER_ROLES = ['grid_chief', 'full_time', 'part_time', 'police', 'chengguan', 'market'];
 const WITH_ASSIGNEE = ['dispatch', 'resume'];
 
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') e.className = v;
-    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else if (v !== undefined && v !== null && v !== false) e.setAttribute(k, v === true ? '' : v);
-  }
-  e.append(...children.filter((c) => c !== null && c !== undefined && c !== ''));
-  return e;
-}
 
 const when = (s) => (s ? new Date(s).toLocaleString(document.documentElement.lang) : '');
 

@@ -1,4 +1,4 @@
-// Small DOM helpers for the GIS workspace and the dashboard: h builds an
+// Small DOM helpers for every view of the console: h builds an
 // element from a tag, attributes and children; fmt formats numbers the way
 // the current language writes them.
 import { lang } from './i18n.js';

@@ -14,6 +14,7 @@
 import * as maplibregl from 'maplibre-gl';
 import { api } from './api.js';
 import { addMessages, onLang, t } from './i18n.js';
+import { h as el } from './el.js';
 
 addMessages({
   zh: {
@@ -44,16 +45,6 @@ const LEVEL_OF_LEN = { 6: 'district', 9: 'street', 12: 'community', 15: 'grid' }
 // Deadline colours: within 80 % of the time limit, past it, overdue.
 export const DUE_COLOURS = { ok: '#2f9e44', warn: '#f08c00', overdue: '#e03131' };
 
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') e.className = v;
-    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else if (v !== undefined && v !== null && v !== false) e.setAttribute(k, v === true ? '' : v);
-  }
-  e.append(...children.filter((c) => c !== null && c !== undefined));
-  return e;
-}
 
 function debounce(f, ms) {
   let h;

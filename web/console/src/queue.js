@@ -6,6 +6,7 @@
 // and area; clicking a row opens the case drawer (case.js).
 import { api } from './api.js';
 import { addMessages, onLang, t } from './i18n.js';
+import { h as el } from './el.js';
 import { mountCase } from './case.js';
 
 export const STATES = ['reported', 'registered', 'dispatched', 'accepted', 'extension_requested', 'returned',
@@ -62,16 +63,6 @@ export function areaCode(inc) {
   return (l.grid || l.community || l.street || l.district || {}).code || '';
 }
 
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') e.className = v;
-    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else if (v !== undefined && v !== null && v !== false) e.setAttribute(k, v === true ? '' : v);
-  }
-  e.append(...children.filter((c) => c !== null && c !== undefined));
-  return e;
-}
 
 export function mountQueue(root, ctx) {
   if (!['admin', 'dispatcher', 'worker', 'viewer'].includes(ctx.me.role)) {

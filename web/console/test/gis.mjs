@@ -7,7 +7,7 @@
 // dashboard's figures and charts show what GET /api/v1/metrics answers.
 // Prints one JSON line with what it saw (the Go test checks it against the
 // database and the API).
-import { chromium } from 'playwright-core';
+import { launchBrowser } from './browser.mjs';
 import { dirname, join } from 'node:path';
 
 const [base, shot] = process.argv.slice(2);
@@ -20,17 +20,7 @@ const shotDir = dirname(shot);
 const shotPath = (name) => join(shotDir, name);
 const LONG = { timeout: 90000 };
 
-const browser = await chromium.launch({
-  executablePath: env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--no-first-run', '--disable-sync',
-    '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
-});
-const fail = async (msg) => {
-  console.error(msg);
-  await browser.close();
-  process.exit(1);
-};
+const { browser, fail } = await launchBrowser();
 const check = async (ok, msg) => {
   if (!ok) await fail(msg);
 };

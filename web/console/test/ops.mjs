@@ -8,7 +8,7 @@
 // grid to search and its chain), GRIDD_LON/LAT (a point in it),
 // GRIDD_ASSIGNEE (the person routing suggests), GRIDD_OWN/OTHER (cases in
 // the street user's street and in another). Prints one JSON line.
-import { chromium } from 'playwright-core';
+import { launchBrowser } from './browser.mjs';
 
 const [base, shot] = process.argv.slice(2);
 if (!base || !shot) {
@@ -17,17 +17,7 @@ if (!base || !shot) {
 }
 const env = process.env;
 
-const browser = await chromium.launch({
-  executablePath: env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--no-first-run', '--disable-sync',
-    '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
-});
-const fail = async (msg) => {
-  console.error(msg);
-  await browser.close();
-  process.exit(1);
-};
+const { browser, fail } = await launchBrowser();
 const check = (ok, msg) => {
   if (!ok) throw new Error(msg);
 };

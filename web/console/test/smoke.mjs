@@ -2,7 +2,7 @@
 // TestConsoleInChromium: node smoke.mjs BASE_URL SCREENSHOT.png
 // Loads the page in Debian's headless Chromium, waits until the map has
 // rendered grid tiles, clicks a grid and checks the panel's code chain.
-import { chromium } from 'playwright-core';
+import { launchBrowser } from './browser.mjs';
 
 const [base, shot] = process.argv.slice(2);
 if (!base || !shot) {
@@ -10,17 +10,7 @@ if (!base || !shot) {
   process.exit(2);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--no-first-run', '--disable-sync',
-    '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
-});
-const fail = async (msg) => {
-  console.error(msg);
-  await browser.close();
-  process.exit(1);
-};
+const { browser, fail } = await launchBrowser();
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   const errors = [];
