@@ -74,6 +74,7 @@ var policy = map[string]access{
 	"HEAD /healthz":             {public: true},
 	"* /":                       {public: true}, // the console's static files
 	"POST /api/v1/login":        {public: true},
+	"GET /api/v1/openapi.json":  {public: true}, // the API's own description
 	"POST /api/v1/logout":       allow("", everyone...),
 	"GET /api/v1/me":            allow("", everyone...),
 	"GET /api/v1/audit":         allow("", admin),

@@ -21,8 +21,7 @@ type (
 // table would be admin-only by default; this test makes the omission
 // visible instead.
 func TestEveryRouteHasAPolicy(t *testing.T) {
-	s := NewServer(Config{}, Deps{Incidents: routesOnlyIncidents{}, Casework: routesOnlyCasework{},
-		Areas: routesOnlyAreas{}, IncidentTiles: routesOnlyTiles{}})
+	s := allRoutesServer()
 	seen := map[string]bool{}
 	err := s.router.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
 		tpl, err := route.GetPathTemplate()

@@ -118,6 +118,7 @@ func (s *Server) routes() {
 	r.HandleFunc("/healthz", s.handleHealth).Methods(http.MethodGet, http.MethodHead)
 	api := r.PathPrefix("/api/v1").Subrouter()
 	s.authRoutes(api)
+	s.openAPIRoutes(api)
 	api.HandleFunc("/locate", s.handleLocate).Methods(http.MethodGet)
 	api.HandleFunc("/generations", s.handleGenerations).Methods(http.MethodGet)
 	api.HandleFunc("/merges", s.handleMerge).Methods(http.MethodPost)
