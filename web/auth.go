@@ -49,6 +49,7 @@ type access struct {
 	roles    []geo.AccessRole
 	public   bool   // no credentials needed
 	geodata  bool   // geography (tiles, OGC): public with Config.PublicTiles
+	metrics  bool   // /metrics: public with Config.Metrics = MetricsPublic
 	unscoped bool   // only principals with the unlimited scope ('')
 	action   string // the audit log's name for a change ("" for reads)
 }
@@ -74,7 +75,8 @@ var policy = map[string]access{
 	"HEAD /healthz":             {public: true},
 	"* /":                       {public: true}, // the console's static files
 	"POST /api/v1/login":        {public: true},
-	"GET /api/v1/openapi.json":  {public: true}, // the API's own description
+	"GET /api/v1/openapi.json":  {public: true},                                          // the API's own description
+	"GET /metrics":              {roles: []geo.AccessRole{admin, viewer}, metrics: true}, // Prometheus; see Config.Metrics
 	"POST /api/v1/logout":       allow("", everyone...),
 	"GET /api/v1/me":            allow("", everyone...),
 	"GET /api/v1/audit":         allow("", admin),
@@ -252,7 +254,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			fail(err)
 			return
 		}
-		if rule.public || (rule.geodata && s.cfg.PublicTiles) {
+		if rule.public || (rule.geodata && s.cfg.PublicTiles) || (rule.metrics && s.cfg.Metrics == MetricsPublic) {
 			if hasCreds && err == nil {
 				r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 			}

@@ -47,6 +47,13 @@ func (h *EventHub) Publish(e geo.IncidentEvent) {
 
 // subscribe returns a channel of events, closed when the stream is cut
 // or the hub closes, and the function that ends the subscription.
+// listeners counts the open streams (for /metrics).
+func (h *EventHub) listeners() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
+}
+
 func (h *EventHub) subscribe() (chan geo.IncidentEvent, func()) {
 	ch := make(chan geo.IncidentEvent, subscriberBuffer)
 	h.mu.Lock()

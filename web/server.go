@@ -59,6 +59,7 @@ type Config struct {
 	RateBurst       int           // requests a caller may send at once above the rate (0 = one second's worth)
 	RequestTimeout  time.Duration // deadline of each request's context but streams and transfers (0 = none)
 	MaxInFlight     int           // requests served at once before the rest get 503 (0 = no cap)
+	Metrics         string        // who may read /metrics: MetricsAuth (""), MetricsPublic or MetricsOff
 }
 
 // Deps are the services the HTTP layer calls.
@@ -80,17 +81,19 @@ type Deps struct {
 	// The operator console's area panel and incident map (issue 8).
 	Areas         AreaStore     // area search and panel; nil: no /areas
 	IncidentTiles IncidentTiles // cases as vector tiles; nil: no /tiles/incidents
+	Ops           OpsSource     // database figures for /metrics; nil: the process's own only
 }
 
 // Server serves the API, tiles and console.
 type Server struct {
-	cfg      Config
-	deps     Deps
-	router   *mux.Router
-	tiles    *tileService  // nil without deps.Tiles
-	auth     *authState    // failed logins
-	limiter  *limiter      // per-caller token buckets; nil: no rate limit
-	inflight chan struct{} // a slot per request being served; nil: no cap
+	cfg       Config
+	deps      Deps
+	router    *mux.Router
+	tiles     *tileService  // nil without deps.Tiles
+	auth      *authState    // failed logins
+	limiter   *limiter      // per-caller token buckets; nil: no rate limit
+	inflight  chan struct{} // a slot per request being served; nil: no cap
+	telemetry *telemetry    // the Prometheus registry behind /metrics
 }
 
 // NewServer wires the routes.
@@ -108,14 +111,16 @@ func NewServer(cfg Config, deps Deps) *Server {
 	if cfg.MaxInFlight > 0 {
 		s.inflight = make(chan struct{}, cfg.MaxInFlight)
 	}
+	s.telemetry = newTelemetry(s)
 	s.routes()
 	return s
 }
 
 func (s *Server) routes() {
 	r := s.router
-	r.Use(s.deadline, s.shed, s.authenticate, s.rateLimit) // every matched route: limits.go, policy in auth.go
+	r.Use(s.instrument, s.deadline, s.shed, s.authenticate, s.rateLimit) // every matched route: telemetry.go, limits.go, policy in auth.go
 	r.HandleFunc("/healthz", s.handleHealth).Methods(http.MethodGet, http.MethodHead)
+	s.metricsRoute(r)
 	api := r.PathPrefix("/api/v1").Subrouter()
 	s.authRoutes(api)
 	s.openAPIRoutes(api)
