@@ -1,10 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,7 +21,6 @@ import (
 	"github.com/gridd/gridd/postgis"
 	"github.com/gridd/gridd/routing"
 	"github.com/gridd/gridd/web"
-	"github.com/paulmach/orb"
 )
 
 // caseworkOptions tune the routing and the background work of serve.
@@ -124,25 +123,6 @@ func runAssign(ctx context.Context, args []string, stdout io.Writer) error {
 	if *tol < 0 || *tol > routing.MaxToleranceM {
 		return geo.Errorf(geo.EINVALID, "--tolerance %g: use 0 to %d metres", *tol, routing.MaxToleranceM)
 	}
-	f, err := os.Open(*in)
-	if err != nil {
-		return geo.WrapError(geo.EINVALID, err, "cannot read %s", *in)
-	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	r.FieldsPerRecord = -1
-	header, err := r.Read()
-	if err != nil {
-		return geo.WrapError(geo.EINVALID, err, "%s has no header row", *in)
-	}
-	if len(header) > 0 {
-		header[0] = strings.TrimPrefix(header[0], "\ufeff")
-	}
-	lonCol, latCol := findColumn(header, *lonField, "lon", "lng", "longitude", "x", "经度"), findColumn(header, *latField, "lat", "latitude", "y", "纬度")
-	if lonCol < 0 || latCol < 0 {
-		return geo.Errorf(geo.EINVALID, "%s: no longitude or latitude column in %v: name them lon and lat, or use --lon-field and --lat-field", *in, header)
-	}
-
 	db, err := dbf.open(ctx)
 	if err != nil {
 		return err
@@ -159,73 +139,44 @@ func runAssign(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	loaded := time.Since(start)
 
+	f, err := os.Open(*in)
+	if err != nil {
+		return geo.WrapError(geo.EINVALID, err, "cannot read %s", *in)
+	}
+	defer f.Close()
 	tmp, err := os.CreateTemp(filepath.Dir(*out), ".gridd-assign-*.csv")
 	if err != nil {
 		return geo.WrapError(geo.EINVALID, err, "cannot write next to %s", *out)
 	}
 	defer os.Remove(tmp.Name())
-	w := csv.NewWriter(tmp)
-	w.Write(append(header, "generation", "match", "distance_m", "district_code", "district_name", "street_code", "street_name",
-		"community_code", "community_name", "grid_code", "grid_name"))
-	counts := map[string]int{}
-	n := 0
 	locStart := time.Now()
-	var locTime time.Duration
-	for line := 2; ; line++ {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			tmp.Close()
-			return geo.WrapError(geo.EINVALID, err, "%s", *in)
-		}
-		if len(rec) <= max(lonCol, latCol) {
-			tmp.Close()
-			return geo.Errorf(geo.EINVALID, "%s line %d has %d columns, fewer than the header", *in, line, len(rec))
-		}
-		lon, err1 := strconv.ParseFloat(strings.TrimSpace(rec[lonCol]), 64)
-		lat, err2 := strconv.ParseFloat(strings.TrimSpace(rec[latCol]), 64)
-		if err1 != nil || err2 != nil || lon < -180 || lon > 180 || lat < -90 || lat > 90 {
-			tmp.Close()
-			return geo.Errorf(geo.EINVALID, "%s line %d: %q, %q is not a lon, lat in degrees", *in, line, rec[lonCol], rec[latCol])
-		}
-		x, y := geo.ToWGS84(datum, lon, lat)
-		t0 := time.Now()
-		loc := snap.Locate(orb.Point{x, y}, *tol, router.Config().DistrictRadiusM)
-		locTime += time.Since(t0)
-		counts[loc.Match]++
-		n++
-		ref := func(a *geo.AreaRef) []string {
-			if a == nil {
-				return []string{"", ""}
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	st, err := snap.LocateCSV(f, bw, routing.BatchOptions{
+		Columns: func(header []string) (int, int, error) {
+			lon, lat := findColumn(header, *lonField, "lon", "lng", "longitude", "x", "经度"), findColumn(header, *latField, "lat", "latitude", "y", "纬度")
+			if lon < 0 || lat < 0 {
+				return 0, 0, geo.Errorf(geo.EINVALID, "%s: no longitude or latitude column in %v: name them lon and lat, or use --lon-field and --lat-field", *in, header)
 			}
-			return []string{a.Code, a.Name}
-		}
-		row := append(rec, strconv.Itoa(loc.Generation), loc.Match, strconv.FormatFloat(loc.DistanceM, 'f', 1, 64))
-		for _, a := range []*geo.AreaRef{loc.District, loc.Street, loc.Community, loc.Grid} {
-			row = append(row, ref(a)...)
-		}
-		w.Write(row)
+			return lon, lat, nil
+		},
+		Datum: datum, ToleranceM: *tol, DistrictM: router.Config().DistrictRadiusM, Name: *in,
+	})
+	if err == nil {
+		err = bw.Flush()
 	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		tmp.Close()
-		return geo.WrapError(geo.EINVALID, err, "write %s", *out)
+	if cerr := tmp.Close(); err == nil && cerr != nil {
+		err = geo.WrapError(geo.EINVALID, cerr, "write %s", *out)
 	}
-	if err := tmp.Close(); err != nil {
-		return geo.WrapError(geo.EINVALID, err, "write %s", *out)
+	if err != nil {
+		return err
 	}
 	if err := os.Rename(tmp.Name(), *out); err != nil {
 		return geo.WrapError(geo.EINVALID, err, "write %s", *out)
 	}
-	rate := 0.0
-	if locTime > 0 {
-		rate = float64(n) / locTime.Seconds()
-	}
-	fmt.Fprintf(stdout, "assigned %d points in generation %d: %d inside, %d nearest grid within %g m, %d to a district's queue, %d outside (index loaded in %.1fs, located at %.0f points/s, %.1fs in all)\n",
-		n, snap.Generation(), counts[geo.MatchInside], counts[geo.MatchNearest], *tol, counts[geo.MatchDistrict], counts[geo.MatchNone],
-		loaded.Seconds(), rate, time.Since(locStart).Seconds())
+	took := time.Since(locStart)
+	fmt.Fprintf(stdout, "assigned %d points in generation %d: %d inside, %d nearest grid within %g m, %d to a district's queue, %d outside (index loaded in %.2fs, read, located and written at %.0f points/s, %.2fs in all)\n",
+		st.Points, snap.Generation(), st.Matches[geo.MatchInside], st.Matches[geo.MatchNearest], *tol, st.Matches[geo.MatchDistrict], st.Matches[geo.MatchNone],
+		loaded.Seconds(), float64(st.Points)/took.Seconds(), time.Since(start).Seconds())
 	return nil
 }
 
