@@ -152,6 +152,15 @@ func (s *Server) routes() {
 	r.PathPrefix("/").Handler(staticFiles(assets))
 }
 
+// GenerationChanged tells the server that a generation was activated
+// elsewhere (the CLI, another replica): tiles and styles follow at the
+// next request instead of when their catalog's TTL runs out.
+func (s *Server) GenerationChanged() {
+	if s.tiles != nil {
+		s.tiles.expire()
+	}
+}
+
 // Handler returns the root handler, for tests and embedding.
 func (s *Server) Handler() http.Handler { return s.router }
 

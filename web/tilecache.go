@@ -115,6 +115,17 @@ func (ts *tileService) catalog(ctx context.Context, force bool) (*catalogSnap, e
 	return snap, nil
 }
 
+// expire makes the next request read the catalog again: another process
+// activated a generation (postgis' LISTEN tells cmd/gridd, which calls
+// Server.GenerationChanged), so the TTL need not run out first.
+func (ts *tileService) expire() {
+	if cur := ts.snap.Load(); cur != nil {
+		stale := *cur
+		stale.at = time.Time{}
+		ts.snap.CompareAndSwap(cur, &stale)
+	}
+}
+
 // tileRequest is a resolved tile request.
 type tileRequest struct {
 	query    geo.TileQuery

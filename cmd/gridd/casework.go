@@ -27,6 +27,7 @@ import (
 type caseworkOptions struct {
 	toleranceM     float64
 	schedulerEvery time.Duration
+	onGeneration   func() // called when any process activated a generation
 }
 
 // startCasework loads the active generation's point index and starts what
@@ -78,6 +79,9 @@ func startCasework(ctx context.Context, db *postgis.DB, opts caseworkOptions) (*
 			switch channel {
 			case postgis.ChannelGeneration:
 				refresh()
+				if opts.onGeneration != nil {
+					opts.onGeneration()
+				}
 			case postgis.ChannelIncident:
 				var e geo.IncidentEvent
 				if err := json.Unmarshal([]byte(payload), &e); err != nil {

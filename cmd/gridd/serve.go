@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
+	"time"
 
 	"github.com/gridd/gridd/geo"
 	"github.com/gridd/gridd/web"
@@ -31,6 +33,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	basemapAttribution := fs.String("basemap-attribution", envOr("GRIDD_BASEMAP_ATTRIBUTION", ""), "the basemap's attribution, shown on the map ($GRIDD_BASEMAP_ATTRIBUTION)")
 	reqTimeout := fs.Duration("request-timeout", web.DefaultRequestTimeout, "deadline of each request but event streams, uploads, exports, merges, checks and activations; past it the answer is 503 (0: none)")
 	maxInFlight := fs.Int("max-inflight", web.DefaultMaxInFlight, "requests served at once (event streams, uploads and exports aside); more answer 503 at once (0: no cap)")
+	schedEvery := fs.Duration("scheduler-every", 30*time.Second, "how often this replica runs the deadline scheduler (replicas share the work; each case is escalated once)")
 	metrics := fs.String("metrics", "", "who may read Prometheus /metrics: '' (admins and viewers, by session or token), 'public' (anyone; for a scraper in a closed network) or 'off'")
 	devToken := fs.String("dev-token", "", "FOR TESTS ONLY: a bearer token that is an admin and may act as anyone (X-Gridd-Actor/X-Gridd-Role)")
 	if err := fs.Parse(args); err != nil {
@@ -39,6 +42,9 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	basemap, err := web.ParseBasemap(*basemapURL, *basemapDatum, *basemapAttribution)
 	if err != nil {
 		return err
+	}
+	if *schedEvery < 100*time.Millisecond {
+		return geo.Errorf(geo.EINVALID, "--scheduler-every %s: give at least 100ms", *schedEvery)
 	}
 	if m := *metrics; m != web.MetricsAuth && m != web.MetricsPublic && m != web.MetricsOff {
 		return geo.Errorf(geo.EINVALID, "--metrics %q: give '' (admins and viewers), 'public' or 'off'", m)
@@ -78,12 +84,18 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	cwCtx, cwCancel := context.WithCancel(ctx)
 	defer cwCancel()
-	router, hub := startCasework(cwCtx, db.DB, caseworkOptions{toleranceM: *tolerance})
+	var served atomic.Pointer[web.Server] // set below: the LISTEN loop starts first
+	router, hub := startCasework(cwCtx, db.DB, caseworkOptions{toleranceM: *tolerance, schedulerEvery: *schedEvery, onGeneration: func() {
+		if s := served.Load(); s != nil {
+			s.GenerationChanged()
+		}
+	}})
 	srv = web.NewServer(web.Config{Addr: *addr, UploadDir: *uploadDir, MaxUploadBytes: *maxUploadMB << 20, TileCacheBytes: tileCacheBytes, TileCacheDir: *tileCacheDir,
 		PublicTiles: *publicTiles, DevToken: *devToken, RateLimit: *rateLimit, RateBurst: *rateBurst, RequestTimeout: *reqTimeout, MaxInFlight: *maxInFlight, Basemap: basemap, Metrics: *metrics},
 		web.Deps{Locator: db, Tiles: db, Features: db, Health: db, Generations: db, Exports: fileExporter{db: db.DB}, Importer: imports,
 			Routing: router, Incidents: db, Casework: db, Events: hub, Auth: db,
 			Areas: db, IncidentTiles: db, Ops: db})
+	served.Store(srv)
 	fmt.Fprintf(stdout, "gridd serving on http://%s\n", displayAddr(l.Addr().String()))
 	if basemap != nil {
 		fmt.Fprintf(stdout, "basemap: %s\n", basemap)
