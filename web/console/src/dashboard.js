@@ -8,6 +8,7 @@ import * as maplibregl from 'maplibre-gl';
 import { api } from './api.js';
 import { addMessages, applyI18n, onLang, t } from './i18n.js';
 import { fmt, h, pct } from './el.js';
+import { extentOptions } from './extent.js';
 
 // The figures: key in the metrics answer, whether it is a rate, the map's
 // colour ramp (light → dark).
@@ -227,7 +228,7 @@ export function mountDashboard(root, ctx) {
     if (ready) return ready;
     ready = (async () => {
       const style = await api('/tiles/style.json');
-      const map = new maplibregl.Map({ container: mapEl, style, center: style.center, zoom: 10, maxZoom: 18, attributionControl: { compact: true } });
+      const map = new maplibregl.Map({ container: mapEl, style, ...extentOptions(style), maxZoom: 18, attributionControl: { compact: true } });
       map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-left');
       window.griddDashMap = map; // for the browser tests
       await new Promise((r) => (map.loaded() ? r() : map.once('load', r)));
