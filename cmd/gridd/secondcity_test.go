@@ -143,7 +143,7 @@ func buildSecondCity(t *testing.T, url string) error {
 
 // secondCityLayerSQL reads one layer of the demo generator as GeoJSON
 // features with the attribute names GIS exports use (WGBM 网格编码, WGMC
-// 网格名称, SJBM 上级编码, HS 户数): $1 department ('' for admin), $2 level.
+// 网格名称, SJBM 上级编码, HS 户数): $1 department (” for admin), $2 level.
 const secondCityLayerSQL = `
 SELECT json_build_object('type', 'FeatureCollection', 'features', json_agg(json_build_object(
     'type', 'Feature',
@@ -153,7 +153,7 @@ FROM source_layers l JOIN source_features f ON f.layer_id = l.id
 WHERE coalesce(l.dept_code, '') = $1 AND l.level = $2`
 
 // layerDigestSQL sums up the attributes of a layer's features ($1
-// department, '' for admin; $2 level): their count and a hash.
+// department, ” for admin; $2 level): their count and a hash.
 const layerDigestSQL = `
 SELECT count(*) || ' features, attributes ' || md5(coalesce(string_agg(f.code || ':' || f.name || ':' || f.parent_code || ':' || coalesce(f.households::text, ''), ',' ORDER BY f.code), ''))
 FROM source_layers l JOIN source_features f ON f.layer_id = l.id
