@@ -143,7 +143,7 @@ func buildSecondCity(t *testing.T, url string) error {
 
 // secondCityLayerSQL reads one layer of the demo generator as GeoJSON
 // features with the attribute names GIS exports use (WGBM 网格编码, WGMC
-// 网格名称, SJBM 上级编码, HS 户数): $1 department (” for admin), $2 level.
+// 网格名称, SJBM 上级编码, HS 户数): $1 department (empty for admin), $2 level.
 const secondCityLayerSQL = `
 SELECT json_build_object('type', 'FeatureCollection', 'features', json_agg(json_build_object(
     'type', 'Feature',
