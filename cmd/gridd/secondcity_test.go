@@ -153,7 +153,7 @@ FROM source_layers l JOIN source_features f ON f.layer_id = l.id
 WHERE coalesce(l.dept_code, '') = $1 AND l.level = $2`
 
 // layerDigestSQL sums up the attributes of a layer's features ($1
-// department, ” for admin; $2 level): their count and a hash.
+// department, empty for admin; $2 level): their count and a hash.
 const layerDigestSQL = `
 SELECT count(*) || ' features, attributes ' || md5(coalesce(string_agg(f.code || ':' || f.name || ':' || f.parent_code || ':' || coalesce(f.households::text, ''), ',' ORDER BY f.code), ''))
 FROM source_layers l JOIN source_features f ON f.layer_id = l.id
