@@ -21,7 +21,7 @@ UPDATE generations SET attribution = coalesce((
 WHERE id = $1`
 
 // CleanAttribution trims an attribution and checks that it fits a map's
-// attribution line: one line of at most 300 characters.
+// attribution line: one line of plain text of at most 300 characters.
 func CleanAttribution(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if !utf8.ValidString(s) {
@@ -32,6 +32,10 @@ func CleanAttribution(s string) (string, error) {
 	}
 	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
 		return "", geo.Errorf(geo.EINVALID, "attribution has a line break or control character: write it on one line")
+	}
+	// Maps render attributions as HTML: markup would run in every browser.
+	if strings.ContainsAny(s, "<>") {
+		return "", geo.Errorf(geo.EINVALID, "attribution %q contains < or >: give plain text", s)
 	}
 	return s, nil
 }

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gridd/gridd/geo"
 	"github.com/gridd/gridd/internal/pgtest"
@@ -405,5 +408,62 @@ func TestSecondCity(t *testing.T) {
 		if !found {
 			t.Errorf("tile %v lacks the grid %s it covers", tile, p.code)
 		}
+	}
+
+	// An upload credits its layer too (the console's form field), and
+	// the next generation carries it; markup is refused with a 400 and
+	// nothing stored.
+	var district1 string
+	if err := conn.QueryRow(ctx, `SELECT json_build_object('type', 'FeatureCollection', 'features', json_agg(json_build_object('type', 'Feature',
+		'properties', json_build_object('code', code, 'name', name), 'geometry', ST_AsGeoJSON(geom, 9)::json)))::text
+		FROM areas WHERE generation = 1 AND level = 'district'`).Scan(&district1); err != nil {
+		t.Fatal(err)
+	}
+	upload := func(attribution string) *http.Response {
+		t.Helper()
+		var form bytes.Buffer
+		mw := multipart.NewWriter(&form)
+		mw.WriteField("level", "district")
+		mw.WriteField("attribution", attribution)
+		fw, _ := mw.CreateFormFile("file", "beilun-district.geojson")
+		fw.Write([]byte(district1))
+		mw.Close()
+		resp, err := http.Post(base+"/api/v1/layers", mw.FormDataContentType(), &form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	before := countLayers(t, conn)
+	resp := upload(`区界 <img src=x onerror="alert(1)">`)
+	var e apiError
+	json.NewDecoder(resp.Body).Decode(&e)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(e.Error.Message, "plain text") || countLayers(t, conn) != before {
+		t.Errorf("upload with markup in its attribution: %d %+v, %d layers (was %d)", resp.StatusCode, e, countLayers(t, conn), before)
+	}
+	const uploaded = "区界: 北仑区自然资源局 (测试上传)"
+	resp = upload(uploaded)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("upload: %d", resp.StatusCode)
+	}
+	for i := 0; ; i++ {
+		var job geo.ImportJob
+		getJSON(t, base+resp.Header.Get("Location"), http.StatusOK, &job)
+		if job.State == geo.JobFailed || i == 200 {
+			t.Fatalf("upload job %+v", job)
+		}
+		if job.State == geo.JobDone {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var merged struct{ Generation int }
+	call(t, "POST", base+"/api/v1/merges", nil, map[string]any{"note": "区界更新"}, http.StatusCreated, &merged)
+	call(t, "POST", fmt.Sprintf("%s/api/v1/generations/%d/activate", base, merged.Generation), nil, nil, http.StatusOK, nil)
+	getJSON(t, base+"/tiles/style.json", http.StatusOK, &style)
+	if a := style.Sources["grids"].Attribution; !strings.Contains(a, uploaded) || !strings.Contains(a, "网格: 北仑区综治中心 (测试)") {
+		t.Errorf("after the upload's generation %d, the style credits %q", merged.Generation, a)
 	}
 }

@@ -4,7 +4,7 @@
 -- layers it was merged from, so that maps credit what is loaded rather
 -- than a fixed text.
 ALTER TABLE source_layers ADD COLUMN attribution text NOT NULL DEFAULT ''
-    CHECK (length(attribution) <= 300 AND attribution !~ '[[:cntrl:]]');
+    CHECK (length(attribution) <= 300 AND attribution !~ '[[:cntrl:]<>]');
 ALTER TABLE generations ADD COLUMN attribution text[] NOT NULL DEFAULT '{}';
 
 -- Layers of the demo loaded before this migration: the demo's sources.
