@@ -230,6 +230,19 @@ func writeSecondCityLayer(ctx context.Context, conn *pgx.Conn, dir string, l sec
 	return "", fmt.Errorf("unknown form %q", l.form)
 }
 
+// activeDistrictGeoJSON is the active generation's district level as a
+// GeoJSON file's content, for a new version of the district layer.
+func activeDistrictGeoJSON(t *testing.T, conn *pgx.Conn) string {
+	t.Helper()
+	var fc string
+	if err := conn.QueryRow(context.Background(), `SELECT json_build_object('type', 'FeatureCollection', 'features', json_agg(json_build_object('type', 'Feature',
+		'properties', json_build_object('code', a.code, 'name', a.name), 'geometry', ST_AsGeoJSON(a.geom, 9)::json)))::text
+		FROM areas a JOIN generations g ON g.id = a.generation WHERE g.state = 'active' AND a.level = 'district'`).Scan(&fc); err != nil {
+		t.Fatal(err)
+	}
+	return fc
+}
+
 // zipFiles zips files (without their folders) into archive with Info-ZIP.
 func zipFiles(archive string, files ...string) error {
 	if out, err := exec.Command("zip", append([]string{"-j", "-q", archive}, files...)...).CombinedOutput(); err != nil {
@@ -413,12 +426,7 @@ func TestSecondCity(t *testing.T) {
 	// An upload credits its layer too (the console's form field), and
 	// the next generation carries it; markup is refused with a 400 and
 	// nothing stored.
-	var district1 string
-	if err := conn.QueryRow(ctx, `SELECT json_build_object('type', 'FeatureCollection', 'features', json_agg(json_build_object('type', 'Feature',
-		'properties', json_build_object('code', code, 'name', name), 'geometry', ST_AsGeoJSON(geom, 9)::json)))::text
-		FROM areas WHERE generation = 1 AND level = 'district'`).Scan(&district1); err != nil {
-		t.Fatal(err)
-	}
+	district1 := activeDistrictGeoJSON(t, conn)
 	upload := func(attribution string) *http.Response {
 		t.Helper()
 		var form bytes.Buffer

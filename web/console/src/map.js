@@ -385,17 +385,19 @@ export function mountMap(root, ctx) {
   });
 
   ctx.bus.addEventListener('select-area', (e) => selectArea(e.detail.code));
-  // After an activation (GIS workspace) the map shows the new generation.
-  // Its level and label tiles are asked for by ?gen=, so that no tile of
-  // the old one cached by the browser (max-age 60 s) is shown again.
+  // After an activation (the GIS workspace's, or any other the event
+  // stream tells of) the map shows the new generation, framed on its extent
+  // and credited with its sources (style.load). Its style is asked for by
+  // ?gen=, so its level and label tiles are too: no tile of the old one
+  // cached by the browser (max-age 60 s) is shown again, and a server
+  // whose catalog has not yet seen the activation answers for it all the same.
+  let shownGen = 0;
   ctx.bus.addEventListener('generation', async (e) => {
     const gen = Number(e.detail);
-    const style = await api('/tiles/style.json').catch(() => null);
-    if (!style || !gen) return;
-    for (const [name, src] of Object.entries(style.sources)) {
-      if (!['districts', 'streets', 'communities', 'grids', 'labels'].includes(name) || !src.tiles) continue;
-      src.tiles = src.tiles.map((u) => `${u}${u.includes('?') ? '&' : '?'}gen=${gen}`);
-    }
+    if (!gen || gen === shownGen) return;
+    const style = await api(`/tiles/style.json?gen=${gen}`).catch(() => null);
+    if (!style || gen === shownGen) return;
+    shownGen = gen;
     map.setStyle(style, { diff: false });
   });
   // The panel's case counts follow the stream too.

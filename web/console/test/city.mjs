@@ -37,6 +37,19 @@ try {
     };
   });
   await page.screenshot({ path: shot });
+  // An activation elsewhere (the Go test runs the CLI when asked): the map
+  // follows it, its attribution line with it.
+  if (process.env.GRIDD_ACTIVATE_URL) {
+    const r = await fetch(process.env.GRIDD_ACTIVATE_URL, { method: 'POST' });
+    if (!r.ok) await fail('activation: ' + r.status + ' ' + (await r.text()));
+    const want = process.env.GRIDD_NEW_ATTRIBUTION;
+    await page.waitForFunction((w) => (document.querySelector('#map .maplibregl-ctrl-attrib-inner')?.textContent || '').includes(w),
+      want, { timeout: 30000 }).catch(() => {});
+    Object.assign(res, await page.evaluate(() => ({
+      attributionAfter: document.querySelector('#map .maplibregl-ctrl-attrib-inner')?.textContent || '',
+      styleAfter: window.griddMap.getStyle().name,
+    })));
+  }
   if (errors.length) await fail('page errors: ' + errors.join('; '));
   console.log(JSON.stringify(res));
 } catch (e) {
