@@ -8,7 +8,7 @@ import * as maplibregl from 'maplibre-gl';
 import { api } from './api.js';
 import { addMessages, applyI18n, onLang, t } from './i18n.js';
 import { fmt, h, pct } from './el.js';
-import { extentOptions } from './extent.js';
+import { extentOptions, styleBounds } from './extent.js';
 
 // The figures: key in the metrics answer, whether it is a rate, the map's
 // colour ramp (light → dark).
@@ -270,6 +270,24 @@ export function mountDashboard(root, ctx) {
       h('div', { class: 'ramp-l' }, h('span', { text: show(m.k, 0) }), h('span', { text: show(m.k, max) })));
     map.resize();
   }
+
+  // An activation: the map shows the new generation, framed and credited
+  // as it opens, with the chosen figures painted again.
+  ctx.bus?.addEventListener('generation', async (e) => {
+    const gen = Number(e.detail);
+    const map = ready && (await ready.catch(() => null));
+    if (!map || !gen) return; // a map made later opens on what is active then
+    const style = await api(`/tiles/style.json?gen=${gen}`).catch(() => null);
+    if (!style) return;
+    map.once('style.load', () => {
+      for (const id of ['grids-fill', 'communities-fill']) if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', 'none');
+      const bounds = styleBounds(style);
+      if (bounds) map.fitBounds(bounds, { padding: 30, duration: 0 });
+      st.layer = null;
+      paintMap();
+    });
+    map.setStyle(style, { diff: false });
+  });
 
   root.querySelector('form').addEventListener('submit', (ev) => {
     ev.preventDefault();
