@@ -319,6 +319,11 @@ func TestSecondCity(t *testing.T) {
 	}
 
 	base := serve(t, dbURL)
+	var gens struct{ Generations []geo.Generation }
+	getJSON(t, base+"/api/v1/generations", http.StatusOK, &gens)
+	if len(gens.Generations) != 1 || strings.Join(gens.Generations[0].Attribution, "|") != strings.Join(secondCityAttributions(), "|") {
+		t.Errorf("generations %+v, want generation 1 credited %q", gens.Generations, secondCityAttributions())
+	}
 	// Locate: the point on surface of grids across the city.
 	rows, err = conn.Query(ctx, `SELECT code, ST_X(p), ST_Y(p) FROM (
 		SELECT code, ST_PointOnSurface(geom) AS p, row_number() OVER (ORDER BY code) AS i FROM areas WHERE generation = 1 AND level = 'grid') s
