@@ -480,3 +480,16 @@ func TestSecondCity(t *testing.T) {
 		t.Errorf("after the upload's generation %d, the style credits %q", merged.Generation, a)
 	}
 }
+
+// TestDemoUnknownDistrict: a code that is no Ningbo district is refused
+// with the list of those there are, and nothing is loaded.
+func TestDemoUnknownDistrict(t *testing.T) {
+	dbURL := pgtest.NewDatabaseURL(t)
+	_, err := gridd(t, "demo", "--db", dbURL, "--district", "110101")
+	if err == nil || !strings.Contains(err.Error(), `no Ningbo district "110101"`) || !strings.Contains(err.Error(), "330206 北仑区") {
+		t.Fatalf("gridd demo --district 110101: %v, want a refusal listing the districts", err)
+	}
+	if n := countLayers(t, connect(t, dbURL)); n != 0 {
+		t.Errorf("%d layers loaded after the refusal", n)
+	}
+}
