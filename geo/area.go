@@ -57,6 +57,9 @@ type Generation struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	ActivatedAt *time.Time `json:"activated_at,omitempty"`
 	Note        string     `json:"note,omitempty"`
+	// Attribution: the distinct attributions of the layers it was merged
+	// from, which maps of it credit.
+	Attribution []string `json:"attribution"`
 }
 
 // Department is a department that draws its own grids (综治, 城管, …).

@@ -19,6 +19,9 @@ type ImportRequest struct {
 	PopulationField string `json:"population_field,omitempty"`
 	Encoding        string `json:"encoding,omitempty"`
 	Table           string `json:"table,omitempty"`
+	// Attribution credits the layer's makers (e.g. "网格: 某区综治中心 2024");
+	// maps of the generations merged from it show it.
+	Attribution string `json:"attribution,omitempty"`
 	// DryRun reads, checks and repairs everything, reports, and writes
 	// nothing.
 	DryRun bool `json:"dry_run,omitempty"`

@@ -30,6 +30,8 @@ type DeptLayer struct {
 	Version  int    `json:"version"`
 	Name     string `json:"name"`
 	Features int    `json:"features"`
+	// Attribution credits the layer's makers, as given on import.
+	Attribution string `json:"attribution,omitempty"`
 }
 
 // TileCatalog is what a tile server needs to resolve a request without
@@ -39,6 +41,9 @@ type TileCatalog struct {
 	Active      int
 	Generations []int
 	Depts       []DeptLayer
+	// Attribution of each generation that has one: the distinct
+	// attributions of the layers it was merged from, on one line.
+	Attribution map[int]string
 }
 
 // FeatureQuery asks for a page of features of one collection: a level of

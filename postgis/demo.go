@@ -24,6 +24,11 @@ type DemoInput struct {
 	// GridScale multiplies the number of grids per community (0 means 1);
 	// benchmarks use it to make big cities.
 	GridScale float64
+	// UrbanCentre (lon, lat) is where the district's streets (街道) crowd;
+	// nil: a point inside the district.
+	UrbanCentre *[2]float64
+	// Attribution credits the demo's sources on its layers.
+	Attribution string
 }
 
 // GenerateDemo writes the demo city's source layers into an empty database
@@ -50,17 +55,25 @@ func (db *DB) GenerateDemo(ctx context.Context, in DemoInput) error {
 	if !(in.GridScale > 0 && in.GridScale <= 50) {
 		return geo.Errorf(geo.EINVALID, "demo grid scale %g: use a number in (0, 50]", in.GridScale)
 	}
-	if _, err := tx.Exec(ctx, `SELECT set_config('gridd.seed', $1, true), set_config('gridd.grid_scale', $2, true)`,
-		strconv.Itoa(in.Seed), strconv.FormatFloat(in.GridScale, 'f', -1, 64)); err != nil {
+	attribution, err := CleanAttribution(in.Attribution)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `SELECT set_config('gridd.seed', $1, true), set_config('gridd.grid_scale', $2, true), set_config('gridd.attribution', $3, true)`,
+		strconv.Itoa(in.Seed), strconv.FormatFloat(in.GridScale, 'f', -1, 64), attribution); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, `
-		CREATE TEMP TABLE demo_input_district (code text, name text, geom geometry) ON COMMIT DROP;
+		CREATE TEMP TABLE demo_input_district (code text, name text, geom geometry, core geometry) ON COMMIT DROP;
 		CREATE TEMP TABLE demo_input_divisions (code text, level text, name text, parent_code text) ON COMMIT DROP;`); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO demo_input_district VALUES ($1, $2, ST_GeomFromGeoJSON($3))`,
-		in.District.Code, in.District.Name, string(in.BoundaryGeoJSON)); err != nil {
+	var lon, lat *float64
+	if in.UrbanCentre != nil {
+		lon, lat = &in.UrbanCentre[0], &in.UrbanCentre[1]
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO demo_input_district VALUES ($1, $2, ST_GeomFromGeoJSON($3), ST_MakePoint($4, $5))`,
+		in.District.Code, in.District.Name, string(in.BoundaryGeoJSON), lon, lat); err != nil {
 		return geo.WrapError(geo.EINVALID, err, "demo district boundary")
 	}
 	rows := make([][]any, 0, len(in.Divisions))

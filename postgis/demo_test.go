@@ -16,7 +16,7 @@ func loadDemo(t *testing.T, db *postgis.DB, seed int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := postgis.DemoInput{District: city.District, BoundaryGeoJSON: city.BoundaryGeoJSON, Seed: seed}
+	in := postgis.DemoInput{District: city.District, BoundaryGeoJSON: city.BoundaryGeoJSON, Seed: seed, UrbanCentre: city.UrbanCentre}
 	in.Divisions = append(append(in.Divisions, city.Streets...), city.Communities...)
 	if err := db.GenerateDemo(context.Background(), in); err != nil {
 		t.Fatalf("generate demo: %v", err)

@@ -54,13 +54,13 @@ func (db *DB) ActiveGeneration(ctx context.Context) (int, error) {
 
 // Generations lists every generation, newest first.
 func (db *DB) Generations(ctx context.Context) ([]geo.Generation, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT id, state, created_at, activated_at, note FROM generations ORDER BY id DESC`)
+	rows, err := db.Pool.Query(ctx, `SELECT id, state, created_at, activated_at, note, attribution FROM generations ORDER BY id DESC`)
 	if err != nil {
 		return nil, geo.WrapError(geo.EUNAVAILABLE, err, "list generations")
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (geo.Generation, error) {
 		var g geo.Generation
-		err := r.Scan(&g.ID, &g.State, &g.CreatedAt, &g.ActivatedAt, &g.Note)
+		err := r.Scan(&g.ID, &g.State, &g.CreatedAt, &g.ActivatedAt, &g.Note, &g.Attribution)
 		return g, err
 	})
 }

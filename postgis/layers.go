@@ -33,7 +33,9 @@ type LayerMeta struct {
 	// coordinates are refused instead of guessed.
 	SRSFromUser bool
 	// SRSLabel names the coordinate system in messages, e.g. "EPSG:4549".
-	SRSLabel     string
+	SRSLabel string
+	// Attribution credits the layer's makers on maps (see CleanAttribution).
+	Attribution  string
 	DryRun       bool
 	AllowOutside bool
 	SkipBad      bool
@@ -163,6 +165,10 @@ func (db *DB) ImportLayer(ctx context.Context, meta LayerMeta, next FeatureSourc
 	start := time.Now()
 	defer func() { rep.Seconds = time.Since(start).Seconds() }()
 	rep.DryRun = meta.DryRun
+	var err error
+	if meta.Attribution, err = CleanAttribution(meta.Attribution); err != nil {
+		return err
+	}
 	tx, err := db.Pool.Begin(ctx)
 	if err != nil {
 		return geo.WrapError(geo.EUNAVAILABLE, err, "begin")
@@ -208,9 +214,9 @@ func (db *DB) ImportLayer(ctx context.Context, meta LayerMeta, next FeatureSourc
 	// bulk and attached at the end. Its name is built from the layer id, a
 	// number. A dry run does it all and rolls back.
 	rep.Version = latestVersion + 1
-	if err := tx.QueryRow(ctx, `INSERT INTO source_layers (dept_code, level, version, name, file_name, file_hash, source_srs, encoding)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-		dept, string(meta.Level), rep.Version, meta.Name, meta.FileName, meta.FileHash, meta.SRSLabel, rep.Encoding).Scan(&rep.LayerID); err != nil {
+	if err := tx.QueryRow(ctx, `INSERT INTO source_layers (dept_code, level, version, name, file_name, file_hash, source_srs, encoding, attribution)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+		dept, string(meta.Level), rep.Version, meta.Name, meta.FileName, meta.FileHash, meta.SRSLabel, rep.Encoding, meta.Attribution).Scan(&rep.LayerID); err != nil {
 		return fmt.Errorf("record layer: %w", err)
 	}
 	id := strconv.FormatInt(rep.LayerID, 10)

@@ -107,6 +107,16 @@ func (db *DB) Merge(ctx context.Context, p geo.MergeParams) (geo.MergeReport, er
 	if err := tx.QueryRow(ctx, `INSERT INTO generations (note, params) VALUES ($1, $2) RETURNING id`, p.Note, paramsJSON).Scan(&rep.Generation); err != nil {
 		return rep, err
 	}
+	merged := []int64{}
+	for _, id := range admin {
+		merged = append(merged, id)
+	}
+	for _, id := range gridLayers {
+		merged = append(merged, id)
+	}
+	if _, err := tx.Exec(ctx, recordAttributionSQL, rep.Generation, merged); err != nil {
+		return rep, fmt.Errorf("record attribution: %w", err)
+	}
 	active := 0
 	if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT id FROM generations WHERE state = 'active'), 0)`).Scan(&active); err != nil {
 		return rep, err

@@ -18,7 +18,7 @@ func loadCity(t *testing.T, db *postgis.DB, district string, seed int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := postgis.DemoInput{District: city.District, BoundaryGeoJSON: city.BoundaryGeoJSON, Seed: seed}
+	in := postgis.DemoInput{District: city.District, BoundaryGeoJSON: city.BoundaryGeoJSON, Seed: seed, UrbanCentre: city.UrbanCentre}
 	in.Divisions = append(append(in.Divisions, city.Streets...), city.Communities...)
 	if err := db.GenerateDemo(context.Background(), in); err != nil {
 		t.Fatalf("generate city %s seed %d: %v", district, seed, err)

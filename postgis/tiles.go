@@ -188,19 +188,23 @@ func levelOfPlural(s string) (geo.Level, bool) {
 // the latest grid layer of every department, in one round trip.
 func (db *DB) TileCatalog(ctx context.Context) (geo.TileCatalog, error) {
 	var c geo.TileCatalog
-	var depts []byte
+	var depts, attrib []byte
 	err := db.Pool.QueryRow(ctx, `
 		SELECT coalesce((SELECT id FROM generations WHERE state = 'active'), 0),
 		       coalesce((SELECT array_agg(id ORDER BY id) FROM generations), '{}'),
 		       coalesce((SELECT json_agg(json_build_object('dept', l.dept_code, 'dept_name', d.name, 'layer_id', l.id,
-		                                 'version', l.version, 'name', l.name, 'features', l.feature_count) ORDER BY l.dept_code)
+		                                 'version', l.version, 'name', l.name, 'features', l.feature_count, 'attribution', l.attribution) ORDER BY l.dept_code)
 		                 FROM (SELECT DISTINCT ON (dept_code) * FROM source_layers WHERE dept_code IS NOT NULL AND level = 'grid'
-		                       ORDER BY dept_code, version DESC) l JOIN departments d ON d.code = l.dept_code), '[]')`).
-		Scan(&c.Active, &c.Generations, &depts)
+		                       ORDER BY dept_code, version DESC) l JOIN departments d ON d.code = l.dept_code), '[]'),
+		       coalesce((SELECT json_object_agg(id, array_to_string(attribution, ' · ')) FROM generations WHERE attribution <> '{}'), '{}')`).
+		Scan(&c.Active, &c.Generations, &depts, &attrib)
 	if err != nil {
 		return c, geo.WrapError(geo.EUNAVAILABLE, err, "read the tile catalog")
 	}
 	if err := json.Unmarshal(depts, &c.Depts); err != nil {
+		return c, fmt.Errorf("tile catalog: %w", err)
+	}
+	if err := json.Unmarshal(attrib, &c.Attribution); err != nil {
 		return c, fmt.Errorf("tile catalog: %w", err)
 	}
 	return c, nil

@@ -26,7 +26,7 @@ func loadDemo(t *testing.T, db *postgis.DB) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := postgis.DemoInput{District: city.District, BoundaryGeoJSON: city.BoundaryGeoJSON, Seed: demo.DefaultSeed}
+	in := postgis.DemoInput{District: city.District, BoundaryGeoJSON: city.BoundaryGeoJSON, Seed: demo.DefaultSeed, UrbanCentre: city.UrbanCentre}
 	in.Divisions = append(append(in.Divisions, city.Streets...), city.Communities...)
 	if err := db.GenerateDemo(ctx, in); err != nil {
 		t.Fatal(err)

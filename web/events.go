@@ -11,12 +11,14 @@ import (
 	"github.com/gridd/gridd/geo"
 )
 
-// EventHub fans incident events out to the SSE streams of this server.
-// Whoever hears of events (cmd/gridd wires it to the database's LISTEN
-// gridd_incident, so events of every replica arrive) publishes them here.
+// EventHub fans incident events and activations out to the SSE streams of
+// this server. Whoever hears of them (cmd/gridd wires it to the database's
+// LISTEN gridd_incident and gridd_generation, so those of every replica and
+// of the CLI arrive) publishes them here.
 type EventHub struct {
 	mu     sync.Mutex
 	subs   map[chan geo.IncidentEvent]struct{}
+	gens   map[chan int]struct{}
 	closed bool
 }
 
@@ -27,7 +29,43 @@ const subscriberBuffer = 256
 
 // NewEventHub returns a hub without subscribers.
 func NewEventHub() *EventHub {
-	return &EventHub{subs: map[chan geo.IncidentEvent]struct{}{}}
+	return &EventHub{subs: map[chan geo.IncidentEvent]struct{}{}, gens: map[chan int]struct{}{}}
+}
+
+// PublishGeneration tells every stream that generation gen is now active,
+// so that maps follow it to its extent and attribution. A stream that has
+// not read the previous activations gets only the latest.
+func (h *EventHub) PublishGeneration(gen int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for ch := range h.gens {
+		select {
+		case <-ch: // superseded
+		default:
+		}
+		ch <- gen
+	}
+}
+
+// subscribeGenerations returns a channel of activated generations, closed
+// when the hub closes, and the function that ends the subscription.
+func (h *EventHub) subscribeGenerations() (chan int, func()) {
+	ch := make(chan int, 1)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		close(ch)
+		return ch, func() {}
+	}
+	h.gens[ch] = struct{}{}
+	return ch, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if _, ok := h.gens[ch]; ok {
+			delete(h.gens, ch)
+			close(ch)
+		}
+	}
 }
 
 // Publish hands e to every stream without blocking: a stream whose buffer
@@ -82,6 +120,10 @@ func (h *EventHub) Close() {
 		delete(h.subs, ch)
 		close(ch)
 	}
+	for ch := range h.gens {
+		delete(h.gens, ch)
+		close(ch)
+	}
 }
 
 // closeStreams ends the SSE streams when the server shuts down: they
@@ -102,7 +144,9 @@ const (
 // with a Server-Sent Events stream of incident events ("event: incident",
 // "id:" the event id, data: the event as JSON). A client that reconnects
 // with Last-Event-ID (or asks with ?after=) first gets what it missed, up
-// to 1000 events, from the database.
+// to 1000 events, from the database. An activation is "event: generation"
+// with data {"generation": N} and no id: it is not replayed (a client that
+// reconnects reloads what is active anyway).
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	if s.deps.Events == nil {
 		writeError(w, r, geo.Errorf(geo.EUNAVAILABLE, "the event stream is not configured on this server"))
@@ -138,6 +182,8 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	// Subscribe before reading the backlog, so nothing falls between.
 	ch, cancel := s.deps.Events.subscribe()
 	defer cancel()
+	gch, gcancel := s.deps.Events.subscribeGenerations()
+	defer gcancel()
 	w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
@@ -196,6 +242,14 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 				default:
 					more = false
 				}
+			}
+			fl.Flush()
+		case g, ok := <-gch:
+			if !ok {
+				return
+			}
+			if _, err := fmt.Fprintf(w, "event: generation\ndata: {\"generation\":%d}\n\n", g); err != nil {
+				return
 			}
 			fl.Flush()
 		case <-tick.C:

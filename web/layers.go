@@ -37,7 +37,7 @@ func importRequestFrom(v url.Values) (geo.ImportRequest, error) {
 	req := geo.ImportRequest{Level: level, Dept: v.Get("dept"), Name: v.Get("name"), FileName: v.Get("file_name"),
 		SRS: v.Get("srs"), CodeField: v.Get("code_field"), NameField: v.Get("name_field"), ParentField: v.Get("parent_field"),
 		HouseholdsField: v.Get("households_field"), PopulationField: v.Get("population_field"),
-		Encoding: v.Get("encoding"), Table: v.Get("table")}
+		Encoding: v.Get("encoding"), Table: v.Get("table"), Attribution: v.Get("attribution")}
 	for _, b := range []struct {
 		key string
 		dst *bool

@@ -38,6 +38,7 @@ type layerInfo struct {
 	fields                  map[string]string
 	minZoom                 int
 	bounds                  orb.Bound
+	attribution             string // who made the data, as imported
 }
 
 // tileLayers lists the layers of a generation (0: active) and the
@@ -66,19 +67,20 @@ func (s *Server) tileLayers(r *http.Request, gen int) ([]layerInfo, int, error) 
 	if err != nil {
 		return nil, 0, err
 	}
+	attrib := withGridd(snap.Attribution[gen])
 	var out []layerInfo
 	for _, l := range geo.Levels {
-		out = append(out, layerInfo{name: l.Plural(), path: l.Plural(), description: "the " + string(l) + " level of generation " + strconv.Itoa(gen), fields: areaFields, bounds: b})
+		out = append(out, layerInfo{name: l.Plural(), path: l.Plural(), description: "the " + string(l) + " level of generation " + strconv.Itoa(gen), fields: areaFields, bounds: b, attribution: attrib})
 	}
 	out = append(out, layerInfo{name: geo.LabelsLayer, path: geo.LabelsLayer, description: "one label point per area, inside it; each level from its own zoom (district 8, street 10, community 12, grid 14)",
-		fields: labelFields, minZoom: geo.LabelMinZoom(geo.District), bounds: b})
+		fields: labelFields, minZoom: geo.LabelMinZoom(geo.District), bounds: b, attribution: attrib})
 	for _, d := range snap.Depts {
 		db, err := s.deps.Tiles.Bounds(r.Context(), 0, d.LayerID)
 		if err != nil {
 			return nil, 0, err
 		}
 		out = append(out, layerInfo{name: "dept_" + d.Dept, path: geo.DeptLayerPrefix + d.Dept,
-			description: d.DeptName + " grids as imported, version " + strconv.Itoa(d.Version), fields: deptFields, bounds: db})
+			description: d.DeptName + " grids as imported, version " + strconv.Itoa(d.Version), fields: deptFields, bounds: db, attribution: withGridd(d.Attribution)})
 	}
 	return out, gen, nil
 }
@@ -148,12 +150,22 @@ type vectorLayer struct {
 	Fields      map[string]string `json:"fields"`
 }
 
+// tileAttribution credits the server; the data's makers come before it.
 const tileAttribution = "gridd"
+
+// withGridd is the attribution line of data credited to a (empty: none
+// given on import).
+func withGridd(a string) string {
+	if a == "" {
+		return tileAttribution
+	}
+	return a + " · " + tileAttribution
+}
 
 func (l layerInfo) tileJSON(base, query string) tileJSON {
 	b := l.bounds
 	return tileJSON{
-		TileJSON: "3.0.0", Name: l.name, Description: l.description, Attribution: tileAttribution, Scheme: "xyz",
+		TileJSON: "3.0.0", Name: l.name, Description: l.description, Attribution: l.attribution, Scheme: "xyz",
 		Tiles:   []string{base + "/tiles/" + l.path + "/{z}/{x}/{y}.mvt" + query},
 		MinZoom: 0, MaxZoom: tileMaxZoom,
 		Bounds:       [4]float64{b.Min[0], b.Min[1], b.Max[0], b.Max[1]},
@@ -234,7 +246,7 @@ func (s *Server) handleStyle(w http.ResponseWriter, r *http.Request) {
 	sources := map[string]any{}
 	for _, l := range layers {
 		tj := l.tileJSON(base, query)
-		sources[l.name] = map[string]any{"type": "vector", "tiles": tj.Tiles, "minzoom": 0, "maxzoom": tileMaxZoom, "bounds": tj.Bounds, "attribution": tileAttribution}
+		sources[l.name] = map[string]any{"type": "vector", "tiles": tj.Tiles, "minzoom": 0, "maxzoom": tileMaxZoom, "bounds": tj.Bounds, "attribution": tj.Attribution}
 	}
 	style := []map[string]any{{"id": "background", "type": "background", "paint": map[string]any{"background-color": "#eef1f4"}}}
 	if bm != nil {
@@ -293,7 +305,8 @@ func (s *Server) handleStyle(w http.ResponseWriter, r *http.Request) {
 		"center": []float64{c[0], c[1]}, "zoom": 10,
 		"sources": sources, "layers": style,
 		// The datum the tiles are in, so clients convert clicked points
-		// back (locate's srs=gcj02) when it is not WGS84.
+		// back (locate's srs=gcj02) when it is not WGS84. (The level
+		// sources' bounds are the generation's extent, which clients fit.)
 		"metadata": map[string]any{"gridd:datum": styleDatum(query)},
 	})
 }

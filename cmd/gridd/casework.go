@@ -82,6 +82,9 @@ func startCasework(ctx context.Context, db *postgis.DB, opts caseworkOptions) (*
 				if opts.onGeneration != nil {
 					opts.onGeneration()
 				}
+				if gen, err := strconv.Atoi(payload); err == nil {
+					hub.PublishGeneration(gen)
+				}
 			case postgis.ChannelIncident:
 				var e geo.IncidentEvent
 				if err := json.Unmarshal([]byte(payload), &e); err != nil {

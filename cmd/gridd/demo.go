@@ -19,6 +19,7 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	seed := fs.Int("seed", demo.DefaultSeed, "seed of the generated boundaries; the same seed gives the same city")
 	scale := fs.Float64("grid-scale", 1, "multiply the number of grids per community (for big test cities)")
 	noMerge := fs.Bool("no-merge", false, "load the layers only; do not merge and activate a generation")
+	district := fs.String("district", demo.DefaultDistrict, "county code of the Ningbo district to build the city from (e.g. 330206 北仑区; an unknown code lists them)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -27,7 +28,7 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	return loadDemo(ctx, db, demoOptions{seed: *seed, gridScale: *scale, noMerge: *noMerge}, stdout)
+	return loadDemo(ctx, db, demoOptions{seed: *seed, gridScale: *scale, noMerge: *noMerge, district: *district}, stdout)
 }
 
 // demoOptions vary the demo city.
@@ -35,6 +36,7 @@ type demoOptions struct {
 	seed      int
 	gridScale float64
 	noMerge   bool
+	district  string // county code; "" is demo.DefaultDistrict
 }
 
 // loadDemo generates the demo layers and makes and activates a first
@@ -45,11 +47,16 @@ func loadDemo(ctx context.Context, db *database, o demoOptions, stdout io.Writer
 		seed = demo.DefaultSeed
 	}
 	start := time.Now()
-	city, err := demo.Ningbo(demo.DefaultDistrict)
+	district := o.district
+	if district == "" {
+		district = demo.DefaultDistrict
+	}
+	city, err := demo.Ningbo(district)
 	if err != nil {
 		return err
 	}
-	in := postgis.DemoInput{District: city.District, BoundaryGeoJSON: city.BoundaryGeoJSON, Seed: seed, GridScale: o.gridScale}
+	in := postgis.DemoInput{District: city.District, BoundaryGeoJSON: city.BoundaryGeoJSON, Seed: seed, GridScale: o.gridScale,
+		UrbanCentre: city.UrbanCentre, Attribution: demo.Attribution}
 	in.Divisions = append(append(in.Divisions, city.Streets...), city.Communities...)
 	if err := db.GenerateDemo(ctx, in); err != nil {
 		return err

@@ -46,7 +46,7 @@ func (s *importService) Import(ctx context.Context, path string, req geo.ImportR
 		req.Name = req.FileName
 	}
 	meta := postgis.LayerMeta{Dept: req.Dept, Level: req.Level, Name: req.Name, FileName: req.FileName,
-		DryRun: req.DryRun, AllowOutside: req.AllowOutside, SkipBad: req.SkipBad}
+		DryRun: req.DryRun, AllowOutside: req.AllowOutside, SkipBad: req.SkipBad, Attribution: req.Attribution}
 	// A datum of Chinese web maps is converted here, in Go; EPSG systems
 	// are transformed by PostGIS.
 	var datum geo.Datum
@@ -194,7 +194,14 @@ func hashFile(w io.Writer, path string) error {
 // StartImport records a job for an uploaded file and imports it in the
 // background; the file is removed when the job ends.
 func (s *importService) StartImport(ctx context.Context, path string, req geo.ImportRequest) (geo.ImportJob, error) {
-	job, err := s.db.CreateImportJob(ctx, req)
+	var job geo.ImportJob
+	var err error
+	// Refused at once (400), not as a failed job.
+	if req.Attribution, err = postgis.CleanAttribution(req.Attribution); err != nil {
+		os.Remove(path)
+		return job, err
+	}
+	job, err = s.db.CreateImportJob(ctx, req)
 	if err != nil {
 		os.Remove(path)
 		return job, err

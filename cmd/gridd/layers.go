@@ -33,6 +33,7 @@ func runImport(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&req.PopulationField, "population-field", "", "attribute holding the population (default: guessed)")
 	fs.StringVar(&req.SRS, "srs", "", "coordinate system of the file: EPSG:nnnn (e.g. EPSG:4490, EPSG:4549), gcj02 or bd09 (default: from the file, else EPSG:4326)")
 	fs.StringVar(&req.Encoding, "encoding", "", "attribute text encoding of .dbf/.csv: utf-8, gbk, gb18030, big5 (default: .cpg, the DBF driver byte, else detected)")
+	fs.StringVar(&req.Attribution, "attribution", "", "who made the layer, as maps of generations merged from it credit it (one line, e.g. \"网格: 北仑区综治中心\")")
 	fs.StringVar(&req.Table, "table", "", "GeoPackage table, or shapefile in a zip or folder, to read")
 	fs.BoolVar(&req.DryRun, "dry-run", false, "read, check and repair, print the report, write nothing")
 	fs.BoolVar(&req.AllowOutside, "allow-outside", false, "accept a layer that reaches outside China")

@@ -1,6 +1,8 @@
 -- Generates the demo city inside one transaction, deterministically from
--- the seed in the setting gridd.seed. Input: the temporary tables
--- demo_input_district (code, name, geom) and demo_input_divisions
+-- the seed in the setting gridd.seed (its layers credited with the setting
+-- gridd.attribution). Input: the temporary tables
+-- demo_input_district (code, name, geom, core: the urban centre, or NULL
+-- for a point inside the district) and demo_input_divisions
 -- (code, level, name, parent_code), filled by demo.go. Output: source
 -- layers for the district, its streets and communities (no department) and
 -- three departmental grid layers that disagree the way real ones do.
@@ -40,9 +42,12 @@ FROM demo_input_district;
 -- Streets (街道, township codes 001-099) crowd the urban core; towns (镇)
 -- share the rest, as in a real district.
 CREATE TEMP TABLE demo_core ON COMMIT DROP AS
-SELECT ST_Intersection(d.g, ST_Buffer(ST_Transform(ST_SetSRID(ST_MakePoint(121.585, 29.835), 4326), 32651), 9000)) AS core,
-       ST_Difference(d.g, ST_Buffer(ST_Transform(ST_SetSRID(ST_MakePoint(121.585, 29.835), 4326), 32651), 9000)) AS rural
-FROM demo_district d;
+WITH c AS (
+    SELECT ST_Buffer(coalesce(ST_Transform(ST_SetSRID(i.core, 4326), 32651), ST_PointOnSurface(d.g)), 9000) AS circle
+    FROM demo_district d, demo_input_district i
+)
+SELECT ST_Intersection(d.g, c.circle) AS core, ST_Difference(d.g, c.circle) AS rural
+FROM demo_district d, c;
 
 CREATE TEMP TABLE demo_street ON COMMIT DROP AS
 WITH s AS (
@@ -157,8 +162,8 @@ UNION ALL SELECT 'demo_chengguan', code, name, parent, households, g FROM demo_c
 UNION ALL SELECT 'demo_dangjian', code, name, parent, households, g FROM demo_dangjian;
 
 WITH ins AS (
-    INSERT INTO source_layers (dept_code, level, version, name, file_name, source_srs, encoding, feature_count, report)
-    SELECT l.dept, l.level, 1, l.name, 'gridd demo --seed ' || current_setting('gridd.seed'), 'EPSG:4326', 'UTF-8',
+    INSERT INTO source_layers (dept_code, level, version, name, file_name, source_srs, encoding, attribution, feature_count, report)
+    SELECT l.dept, l.level, 1, l.name, 'gridd demo --seed ' || current_setting('gridd.seed'), 'EPSG:4326', 'UTF-8', current_setting('gridd.attribution'),
            (SELECT count(*) FROM demo_all a WHERE a.tbl = l.tbl AND NOT ST_IsEmpty(a.g)),
            jsonb_build_object('synthetic', l.level <> 'district', 'seed', current_setting('gridd.seed')::int)
     FROM demo_layers l

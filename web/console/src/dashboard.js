@@ -8,6 +8,7 @@ import * as maplibregl from 'maplibre-gl';
 import { api } from './api.js';
 import { addMessages, applyI18n, onLang, t } from './i18n.js';
 import { fmt, h, pct } from './el.js';
+import { extentOptions, styleBounds } from './extent.js';
 
 // The figures: key in the metrics answer, whether it is a rate, the map's
 // colour ramp (light → dark).
@@ -227,7 +228,7 @@ export function mountDashboard(root, ctx) {
     if (ready) return ready;
     ready = (async () => {
       const style = await api('/tiles/style.json');
-      const map = new maplibregl.Map({ container: mapEl, style, center: style.center, zoom: 10, maxZoom: 18, attributionControl: { compact: true } });
+      const map = new maplibregl.Map({ container: mapEl, style, ...extentOptions(style), maxZoom: 18, attributionControl: { compact: true } });
       map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-left');
       window.griddDashMap = map; // for the browser tests
       await new Promise((r) => (map.loaded() ? r() : map.once('load', r)));
@@ -269,6 +270,24 @@ export function mountDashboard(root, ctx) {
       h('div', { class: 'ramp-l' }, h('span', { text: show(m.k, 0) }), h('span', { text: show(m.k, max) })));
     map.resize();
   }
+
+  // An activation: the map shows the new generation, framed and credited
+  // as it opens, with the chosen figures painted again.
+  ctx.bus?.addEventListener('generation', async (e) => {
+    const gen = Number(e.detail);
+    const map = ready && (await ready.catch(() => null));
+    if (!map || !gen) return; // a map made later opens on what is active then
+    const style = await api(`/tiles/style.json?gen=${gen}`).catch(() => null);
+    if (!style) return;
+    map.once('style.load', () => {
+      for (const id of ['grids-fill', 'communities-fill']) if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', 'none');
+      const bounds = styleBounds(style);
+      if (bounds) map.fitBounds(bounds, { padding: 30, duration: 0 });
+      st.layer = null;
+      paintMap();
+    });
+    map.setStyle(style, { diff: false });
+  });
 
   root.querySelector('form').addEventListener('submit', (ev) => {
     ev.preventDefault();

@@ -11,6 +11,7 @@ import { api } from './api.js';
 import { addMessages, applyI18n, onLang, t } from './i18n.js';
 import { fmt, h, when } from './el.js';
 import { shiftGeoJSON } from './gcj02.js';
+import { extentOptions } from './extent.js';
 
 // Piece kinds of GET /generations/{gen}/pieces and their colours.
 const KINDS = [
@@ -38,6 +39,7 @@ addMessages({
     'gis.encoding.auto': '自动识别',
     'gis.srs': '坐标系',
     'gis.srs.hint': '自动（.prj）/ EPSG:4490 / gcj02',
+    'gis.attribution': '数据来源（地图署名）', 'gis.attribution.hint': '例如：网格: 北仑区综治中心 2024',
     'gis.code_field': '编码字段',
     'gis.name_field': '名称字段',
     'gis.parent_field': '上级编码字段',
@@ -173,6 +175,7 @@ addMessages({
     'gis.encoding.auto': 'detect',
     'gis.srs': 'Coordinate system',
     'gis.srs.hint': 'auto (.prj) / EPSG:4490 / gcj02',
+    'gis.attribution': 'Source (credited on maps)', 'gis.attribution.hint': 'e.g. Grids: district social governance centre, 2024',
     'gis.code_field': 'Code field',
     'gis.name_field': 'Name field',
     'gis.parent_field': 'Parent code field',
@@ -349,6 +352,7 @@ export function mountGis(root, ctx) {
     h('details', { class: 'wide' }, h('summary', { 'data-i18n': 'gis.more', text: t('gis.more') }),
       h('div', { class: 'form' },
         label('gis.name', h('input', { name: 'name' })),
+        label('gis.attribution', h('input', { id: 'gis-attribution', name: 'attribution', maxlength: 300, 'data-i18n-attr': 'placeholder:gis.attribution.hint', placeholder: t('gis.attribution.hint') }), 'wide'),
         label('gis.code_field', text('code_field')),
         label('gis.name_field', text('name_field')),
         label('gis.parent_field', text('parent_field')),
@@ -624,7 +628,7 @@ export function mountGis(root, ctx) {
         style = await api(`/tiles/style.json?gen=${gen}`);
       }
       st.datum = style.metadata?.['gridd:datum'] || 'wgs84';
-      const map = new maplibregl.Map({ container: mapEl, style, center: style.center, zoom: 10, maxZoom: 18, attributionControl: { compact: true } });
+      const map = new maplibregl.Map({ container: mapEl, style, ...extentOptions(style), maxZoom: 18, attributionControl: { compact: true } });
       map.addControl(new maplibregl.NavigationControl(), 'top-left');
       map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
       st.map = map;

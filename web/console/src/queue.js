@@ -226,6 +226,12 @@ export function mountQueue(root, ctx) {
       if (!flushTimer) flushTimer = setTimeout(flush, 50);
       ctx.bus.dispatchEvent(new CustomEvent('incident-event', { detail: ev }));
     });
+    // An activation anywhere (this console, another, the CLI): the maps
+    // follow it to its extent and attribution.
+    es.addEventListener('generation', (m) => {
+      const { generation } = JSON.parse(m.data);
+      if (generation) ctx.bus.dispatchEvent(new CustomEvent('generation', { detail: generation }));
+    });
   }
 
   // Colours move with the clock.
