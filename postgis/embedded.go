@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -38,18 +39,30 @@ type EmbeddedConfig struct {
 	Throwaway bool
 	// StartTimeout bounds the wait for the server to accept connections.
 	StartTimeout time.Duration
+	// Attach connects to the server already running on the cluster (one
+	// that another gridd process started) instead of refusing it; Stop
+	// then leaves that server running.
+	Attach bool
+	// Serve claims the data directory for 'gridd serve': a second Serve
+	// on it is refused, and so is attaching to a server that a CLI
+	// command started (that command stops it when it ends).
+	Serve bool
 }
 
-// Embedded is a running PostgreSQL server owned by this process.
+// Embedded is a running PostgreSQL server this process started, or one it
+// attached to (EmbeddedConfig.Attach).
 type Embedded struct {
-	cfg      EmbeddedConfig
-	binDir   string
-	port     int
-	password string
-	cmd      *exec.Cmd
-	exited   chan struct{} // closed when the postgres process has exited
-	waitErr  error
-	logFile  *os.File
+	attachedPID int      // the postmaster of an attached server; 0 if ours
+	users       *os.File // users.lock, held shared while we use the server
+	serveLock   *os.File // serve.lock, held by gridd serve
+	cfg         EmbeddedConfig
+	binDir      string
+	port        int
+	password    string
+	cmd         *exec.Cmd
+	exited      chan struct{} // closed when the postgres process has exited
+	waitErr     error
+	logFile     *os.File
 }
 
 const (
@@ -85,6 +98,48 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	if err := prepareDirs(dataDir, owner); err != nil {
 		return nil, err
 	}
+	var serveLock *os.File
+	if cfg.Serve {
+		if serveLock, err = takeServeLock(dataDir); err != nil {
+			return nil, err
+		}
+	}
+	e, err := startOrAttach(ctx, cfg, binDir, owner)
+	if err != nil {
+		if serveLock != nil {
+			serveLock.Close()
+		}
+		return nil, err
+	}
+	e.serveLock = serveLock
+	return e, nil
+}
+
+// startOrAttach runs under start.lock: it finds the running server or
+// starts one, and leaves users.lock held shared either way.
+func startOrAttach(ctx context.Context, cfg EmbeddedConfig, binDir string, owner osUser) (*Embedded, error) {
+	dataDir := cfg.DataDir
+	startLock, err := lockFile(filepath.Join(dataDir, "start.lock"), syscall.LOCK_EX)
+	if err != nil {
+		return nil, err
+	}
+	defer startLock.Close()
+	// Blocks while a process that started the server stops it.
+	users, err := lockFile(filepath.Join(dataDir, "users.lock"), syscall.LOCK_SH)
+	if err != nil {
+		return nil, err
+	}
+	e, err := startLocked(ctx, cfg, binDir, owner)
+	if err != nil {
+		users.Close()
+		return nil, err
+	}
+	e.users = users
+	return e, nil
+}
+
+func startLocked(ctx context.Context, cfg EmbeddedConfig, binDir string, owner osUser) (*Embedded, error) {
+	dataDir := cfg.DataDir
 	password, err := loadOrCreatePassword(filepath.Join(dataDir, "password"))
 	if err != nil {
 		return nil, err
@@ -93,8 +148,14 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	if err := initCluster(binDir, pgdata, password, owner); err != nil {
 		return nil, err
 	}
-	if err := checkNotRunning(pgdata); err != nil {
-		return nil, err
+	if pid, port, ok := runningServer(pgdata); ok {
+		switch {
+		case cfg.Serve:
+			return nil, geo.Errorf(geo.ECONFLICT, "postgres (pid %d) on %s was started by a gridd command that stops it when it ends: start gridd serve again once that command has finished", pid, pgdata)
+		case cfg.Attach:
+			return attach(ctx, cfg, binDir, password, pid, port)
+		}
+		return nil, checkNotRunning(pgdata)
 	}
 	port := cfg.Port
 	if port == 0 {
@@ -185,15 +246,34 @@ func (e *Embedded) urlFor(db string) string {
 func (e *Embedded) Port() int { return e.port }
 
 // PID is the postmaster's process id.
-func (e *Embedded) PID() int { return e.cmd.Process.Pid }
+func (e *Embedded) PID() int {
+	if e.cmd == nil {
+		return e.attachedPID
+	}
+	return e.cmd.Process.Pid
+}
 
 // Exited is closed when the postgres process has exited, for whatever reason.
 func (e *Embedded) Exited() <-chan struct{} { return e.exited }
 
 // Stop asks postgres for a fast shutdown (disconnect clients, checkpoint,
 // exit) and waits for it; after a grace period it escalates to an immediate
-// shutdown and finally a kill. Safe to call more than once.
+// shutdown and finally a kill. Safe to call more than once. A server this
+// process attached to is left running; one it started waits first for the
+// gridd commands attached to it to end.
 func (e *Embedded) Stop() error {
+	defer e.releaseLocks()
+	if e.cmd == nil {
+		return nil
+	}
+	if e.users != nil {
+		fd := int(e.users.Fd())
+		if syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+			slog.Info("waiting for the gridd commands attached to the embedded postgres to end", "data", e.cfg.DataDir)
+			for syscall.Flock(fd, syscall.LOCK_EX) == syscall.EINTR {
+			}
+		}
+	}
 	select {
 	case <-e.exited:
 		return nil
