@@ -3,6 +3,7 @@ package postgis
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -47,6 +48,10 @@ type EmbeddedConfig struct {
 	// on it is refused, and so is attaching to a server that a CLI
 	// command started (that command stops it when it ends).
 	Serve bool
+
+	// clusterDir holds pgdata/ and run/: DataDir, or the folder under
+	// /var/lib/gridd recorded in DataDir/cluster (see clusterHome).
+	clusterDir string
 }
 
 // Embedded is a running PostgreSQL server this process started, or one it
@@ -95,7 +100,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := prepareDirs(dataDir, owner); err != nil {
+	if cfg.clusterDir, err = prepareDirs(dataDir, owner); err != nil {
 		return nil, err
 	}
 	var serveLock *os.File
@@ -144,7 +149,7 @@ func startLocked(ctx context.Context, cfg EmbeddedConfig, binDir string, owner o
 	if err != nil {
 		return nil, err
 	}
-	pgdata := filepath.Join(dataDir, "pgdata")
+	pgdata := filepath.Join(cfg.clusterDir, "pgdata")
 	if err := initCluster(binDir, pgdata, password, owner); err != nil {
 		return nil, err
 	}
@@ -175,7 +180,7 @@ func startLocked(ctx context.Context, cfg EmbeddedConfig, binDir string, owner o
 		"-D", pgdata,
 		"-c", "listen_addresses=127.0.0.1",
 		"-c", "port=" + strconv.Itoa(port),
-		"-c", "unix_socket_directories=" + filepath.Join(dataDir, "run"),
+		"-c", "unix_socket_directories=" + filepath.Join(cfg.clusterDir, "run"),
 		"-c", "max_connections=200",
 		"-c", "shared_buffers=256MB",
 		"-c", "work_mem=32MB",
@@ -414,36 +419,74 @@ func serverOwner() (osUser, error) {
 }
 
 // prepareDirs creates the data directory layout and, when running as root,
-// hands the parts postgres writes to the postgres user.
-func prepareDirs(dataDir string, owner osUser) error {
+// hands the parts postgres writes to the postgres user. It returns the
+// directory that holds the cluster (pgdata/ and run/).
+func prepareDirs(dataDir string, owner osUser) (string, error) {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
-		return geo.WrapError(geo.EINVALID, err, "cannot create data directory %s: choose a writable one with --data", dataDir)
+		return "", geo.WrapError(geo.EINVALID, err, "cannot create data directory %s: choose a writable one with --data", dataDir)
 	}
 	if _, err := os.ReadDir(dataDir); err != nil {
-		return geo.WrapError(geo.EINVALID, err, "cannot read data directory %s: fix its permissions or choose another with --data", dataDir)
+		return "", geo.WrapError(geo.EINVALID, err, "cannot read data directory %s: fix its permissions or choose another with --data", dataDir)
 	}
 	probe := filepath.Join(dataDir, ".write-test")
 	if err := os.WriteFile(probe, nil, 0o600); err != nil {
-		return geo.WrapError(geo.EINVALID, err, "cannot write in data directory %s: fix its permissions or choose another with --data", dataDir)
+		return "", geo.WrapError(geo.EINVALID, err, "cannot write in data directory %s: fix its permissions or choose another with --data", dataDir)
 	}
 	os.Remove(probe)
+	clusterDir, err := clusterHome(dataDir, owner)
+	if err != nil {
+		return "", err
+	}
 	for _, sub := range []string{"pgdata", "run"} {
-		p := filepath.Join(dataDir, sub)
+		p := filepath.Join(clusterDir, sub)
 		if err := os.MkdirAll(p, 0o700); err != nil {
-			return geo.WrapError(geo.EINVALID, err, "cannot create %s", p)
+			return "", geo.WrapError(geo.EINVALID, err, "cannot create %s", p)
 		}
 		if owner.switchTo {
 			if err := os.Chown(p, owner.uid, owner.gid); err != nil {
-				return geo.WrapError(geo.EINVALID, err, "cannot give %s to the postgres user", p)
+				return "", geo.WrapError(geo.EINVALID, err, "cannot give %s to the postgres user", p)
 			}
 		}
 	}
 	if owner.switchTo {
-		if dir := untraversable(dataDir, owner); dir != "" {
-			return geo.Errorf(geo.EINVALID, "the postgres user cannot enter %s (mode %s): gridd runs as root and postgres as 'postgres', so choose a data directory under world-readable directories or 'chmod o+x %s'", dir, modeOf(dir), dir)
+		if dir := untraversable(clusterDir, owner); dir != "" {
+			return "", geo.Errorf(geo.EINVALID, "the postgres user cannot enter %s (mode %s): gridd runs as root and postgres as 'postgres', so choose a data directory under world-readable directories or 'chmod o+x %s'", dir, modeOf(dir), dir)
 		}
 	}
-	return nil
+	return clusterDir, nil
+}
+
+// clusterRoot holds the clusters of data directories that the postgres
+// user cannot enter.
+const clusterRoot = "/var/lib/gridd"
+
+// clusterHome is where the cluster of dataDir lives: dataDir itself, or —
+// when gridd runs as root and postgres may not enter dataDir (a clone
+// under /root, mode 0700) — a folder of its own under /var/lib/gridd,
+// named after the data directory's path and recorded in DataDir/cluster
+// so that every later start, and every command attaching, finds it even
+// if the data directory moves. The user's own folders keep their modes.
+func clusterHome(dataDir string, owner osUser) (string, error) {
+	record := filepath.Join(dataDir, "cluster")
+	if b, err := os.ReadFile(record); err == nil {
+		if dir := strings.TrimSpace(string(b)); dir != "" {
+			slog.Info("the embedded postgres cluster lives outside the data directory", "cluster", dir, "data", dataDir)
+			return dir, nil
+		}
+	}
+	if !owner.switchTo || untraversable(dataDir, owner) == "" {
+		return dataDir, nil
+	}
+	sum := sha256.Sum256([]byte(dataDir))
+	dir := filepath.Join(clusterRoot, hex.EncodeToString(sum[:8]))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", geo.WrapError(geo.EINVALID, err, "the postgres user cannot enter %s, and gridd cannot create %s for the cluster instead: choose a data directory under world-readable directories", dataDir, dir)
+	}
+	if err := os.WriteFile(record, []byte(dir+"\n"), 0o644); err != nil {
+		return "", geo.WrapError(geo.EINVALID, err, "cannot write %s", record)
+	}
+	slog.Info("the postgres user cannot enter the data directory, so the embedded postgres cluster lives in "+dir+" (recorded in "+record+")", "data", dataDir)
+	return dir, nil
 }
 
 // untraversable returns the first directory from / down to dir that owner
