@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gridd/gridd/geo"
 	"github.com/gridd/gridd/postgis"
 )
 
@@ -90,5 +91,35 @@ func TestEmbeddedPrivateParent(t *testing.T) {
 	var note string
 	if err := db2.Pool.QueryRow(ctx, `SELECT note FROM generations`).Scan(&note); err != nil || note != "kept in the private folder" {
 		t.Fatalf("after a restart: note %q, err %v", note, err)
+	}
+}
+
+// TestEmbeddedServeClaims: 'gridd serve' (Serve) claims its data
+// directory: a second serve is refused, and so is a serve on a server that
+// a CLI command started (it would stop the server under the serve); a
+// command attaches to a serve's server.
+func TestEmbeddedServeClaims(t *testing.T) {
+	ctx := context.Background()
+	dir := sharedTempDir(t)
+	cmd := startEmbedded(t, postgis.EmbeddedConfig{DataDir: dir, Throwaway: true, Attach: true})
+	_, err := postgis.StartEmbedded(ctx, postgis.EmbeddedConfig{DataDir: dir, Throwaway: true, Serve: true})
+	wantOneLineError(t, err, geo.ECONFLICT, "started by a gridd command")
+	if err := cmd.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	serve := startEmbedded(t, postgis.EmbeddedConfig{DataDir: dir, Throwaway: true, Serve: true})
+	if serve.Attached() {
+		t.Error("serve attached to a server after the command stopped its own")
+	}
+	_, err = postgis.StartEmbedded(ctx, postgis.EmbeddedConfig{DataDir: dir, Throwaway: true, Serve: true})
+	wantOneLineError(t, err, geo.ECONFLICT, "another gridd serve")
+	attached := startEmbedded(t, postgis.EmbeddedConfig{DataDir: dir, Throwaway: true, Attach: true})
+	if !attached.Attached() || attached.PID() != serve.PID() {
+		t.Errorf("a command beside serve: attached %v to pid %d, serve's postgres is %d", attached.Attached(), attached.PID(), serve.PID())
+	}
+	attached.Stop()
+	if !alive(serve.PID()) {
+		t.Error("a command ending stopped serve's postgres")
 	}
 }
