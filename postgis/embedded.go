@@ -3,10 +3,12 @@ package postgis
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
@@ -38,18 +40,34 @@ type EmbeddedConfig struct {
 	Throwaway bool
 	// StartTimeout bounds the wait for the server to accept connections.
 	StartTimeout time.Duration
+	// Attach connects to the server already running on the cluster (one
+	// that another gridd process started) instead of refusing it; Stop
+	// then leaves that server running.
+	Attach bool
+	// Serve claims the data directory for 'gridd serve': a second Serve
+	// on it is refused, and so is attaching to a server that a CLI
+	// command started (that command stops it when it ends).
+	Serve bool
+
+	// clusterDir holds pgdata/ and run/: DataDir, or the folder under
+	// /var/lib/gridd recorded in DataDir/cluster (see clusterHome).
+	clusterDir string
 }
 
-// Embedded is a running PostgreSQL server owned by this process.
+// Embedded is a running PostgreSQL server this process started, or one it
+// attached to (EmbeddedConfig.Attach).
 type Embedded struct {
-	cfg      EmbeddedConfig
-	binDir   string
-	port     int
-	password string
-	cmd      *exec.Cmd
-	exited   chan struct{} // closed when the postgres process has exited
-	waitErr  error
-	logFile  *os.File
+	attachedPID int      // the postmaster of an attached server; 0 if ours
+	users       *os.File // users.lock, held shared while we use the server
+	serveLock   *os.File // serve.lock, held by gridd serve
+	cfg         EmbeddedConfig
+	binDir      string
+	port        int
+	password    string
+	cmd         *exec.Cmd
+	exited      chan struct{} // closed when the postgres process has exited
+	waitErr     error
+	logFile     *os.File
 }
 
 const (
@@ -82,19 +100,67 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := prepareDirs(dataDir, owner); err != nil {
+	if cfg.clusterDir, err = prepareDirs(dataDir, owner); err != nil {
 		return nil, err
 	}
+	var serveLock *os.File
+	if cfg.Serve {
+		if serveLock, err = takeServeLock(dataDir); err != nil {
+			return nil, err
+		}
+	}
+	e, err := startOrAttach(ctx, cfg, binDir, owner)
+	if err != nil {
+		if serveLock != nil {
+			serveLock.Close()
+		}
+		return nil, err
+	}
+	e.serveLock = serveLock
+	return e, nil
+}
+
+// startOrAttach runs under start.lock: it finds the running server or
+// starts one, and leaves users.lock held shared either way.
+func startOrAttach(ctx context.Context, cfg EmbeddedConfig, binDir string, owner osUser) (*Embedded, error) {
+	dataDir := cfg.DataDir
+	startLock, err := lockFile(filepath.Join(dataDir, "start.lock"), syscall.LOCK_EX)
+	if err != nil {
+		return nil, err
+	}
+	defer startLock.Close()
+	// Blocks while a process that started the server stops it.
+	users, err := lockFile(filepath.Join(dataDir, "users.lock"), syscall.LOCK_SH)
+	if err != nil {
+		return nil, err
+	}
+	e, err := startLocked(ctx, cfg, binDir, owner)
+	if err != nil {
+		users.Close()
+		return nil, err
+	}
+	e.users = users
+	return e, nil
+}
+
+func startLocked(ctx context.Context, cfg EmbeddedConfig, binDir string, owner osUser) (*Embedded, error) {
+	dataDir := cfg.DataDir
 	password, err := loadOrCreatePassword(filepath.Join(dataDir, "password"))
 	if err != nil {
 		return nil, err
 	}
-	pgdata := filepath.Join(dataDir, "pgdata")
+	pgdata := filepath.Join(cfg.clusterDir, "pgdata")
 	if err := initCluster(binDir, pgdata, password, owner); err != nil {
 		return nil, err
 	}
-	if err := checkNotRunning(pgdata); err != nil {
-		return nil, err
+	if pid, port, ok := runningServer(pgdata); ok {
+		switch {
+		case cfg.Serve:
+			return nil, geo.Errorf(geo.ECONFLICT, "postgres (pid %d) on %s was started by a gridd command that stops it when it ends: start gridd serve again once that command has finished", pid, pgdata)
+		case cfg.Attach:
+			return attach(ctx, cfg, binDir, password, pid, port)
+		}
+		return nil, checkNotRunning(pgdata)
 	}
 	port := cfg.Port
 	if port == 0 {
@@ -114,7 +180,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 		"-D", pgdata,
 		"-c", "listen_addresses=127.0.0.1",
 		"-c", "port=" + strconv.Itoa(port),
-		"-c", "unix_socket_directories=" + filepath.Join(dataDir, "run"),
+		"-c", "unix_socket_directories=" + filepath.Join(cfg.clusterDir, "run"),
 		"-c", "max_connections=200",
 		"-c", "shared_buffers=256MB",
 		"-c", "work_mem=32MB",
@@ -185,15 +251,34 @@ func (e *Embedded) urlFor(db string) string {
 func (e *Embedded) Port() int { return e.port }
 
 // PID is the postmaster's process id.
-func (e *Embedded) PID() int { return e.cmd.Process.Pid }
+func (e *Embedded) PID() int {
+	if e.cmd == nil {
+		return e.attachedPID
+	}
+	return e.cmd.Process.Pid
+}
 
 // Exited is closed when the postgres process has exited, for whatever reason.
 func (e *Embedded) Exited() <-chan struct{} { return e.exited }
 
 // Stop asks postgres for a fast shutdown (disconnect clients, checkpoint,
 // exit) and waits for it; after a grace period it escalates to an immediate
-// shutdown and finally a kill. Safe to call more than once.
+// shutdown and finally a kill. Safe to call more than once. A server this
+// process attached to is left running; one it started waits first for the
+// gridd commands attached to it to end.
 func (e *Embedded) Stop() error {
+	defer e.releaseLocks()
+	if e.cmd == nil {
+		return nil
+	}
+	if e.users != nil {
+		fd := int(e.users.Fd())
+		if syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+			slog.Info("waiting for the gridd commands attached to the embedded postgres to end", "data", e.cfg.DataDir)
+			for syscall.Flock(fd, syscall.LOCK_EX) == syscall.EINTR {
+			}
+		}
+	}
 	select {
 	case <-e.exited:
 		return nil
@@ -334,36 +419,74 @@ func serverOwner() (osUser, error) {
 }
 
 // prepareDirs creates the data directory layout and, when running as root,
-// hands the parts postgres writes to the postgres user.
-func prepareDirs(dataDir string, owner osUser) error {
+// hands the parts postgres writes to the postgres user. It returns the
+// directory that holds the cluster (pgdata/ and run/).
+func prepareDirs(dataDir string, owner osUser) (string, error) {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
-		return geo.WrapError(geo.EINVALID, err, "cannot create data directory %s: choose a writable one with --data", dataDir)
+		return "", geo.WrapError(geo.EINVALID, err, "cannot create data directory %s: choose a writable one with --data", dataDir)
 	}
 	if _, err := os.ReadDir(dataDir); err != nil {
-		return geo.WrapError(geo.EINVALID, err, "cannot read data directory %s: fix its permissions or choose another with --data", dataDir)
+		return "", geo.WrapError(geo.EINVALID, err, "cannot read data directory %s: fix its permissions or choose another with --data", dataDir)
 	}
 	probe := filepath.Join(dataDir, ".write-test")
 	if err := os.WriteFile(probe, nil, 0o600); err != nil {
-		return geo.WrapError(geo.EINVALID, err, "cannot write in data directory %s: fix its permissions or choose another with --data", dataDir)
+		return "", geo.WrapError(geo.EINVALID, err, "cannot write in data directory %s: fix its permissions or choose another with --data", dataDir)
 	}
 	os.Remove(probe)
+	clusterDir, err := clusterHome(dataDir, owner)
+	if err != nil {
+		return "", err
+	}
 	for _, sub := range []string{"pgdata", "run"} {
-		p := filepath.Join(dataDir, sub)
+		p := filepath.Join(clusterDir, sub)
 		if err := os.MkdirAll(p, 0o700); err != nil {
-			return geo.WrapError(geo.EINVALID, err, "cannot create %s", p)
+			return "", geo.WrapError(geo.EINVALID, err, "cannot create %s", p)
 		}
 		if owner.switchTo {
 			if err := os.Chown(p, owner.uid, owner.gid); err != nil {
-				return geo.WrapError(geo.EINVALID, err, "cannot give %s to the postgres user", p)
+				return "", geo.WrapError(geo.EINVALID, err, "cannot give %s to the postgres user", p)
 			}
 		}
 	}
 	if owner.switchTo {
-		if dir := untraversable(dataDir, owner); dir != "" {
-			return geo.Errorf(geo.EINVALID, "the postgres user cannot enter %s (mode %s): gridd runs as root and postgres as 'postgres', so choose a data directory under world-readable directories or 'chmod o+x %s'", dir, modeOf(dir), dir)
+		if dir := untraversable(clusterDir, owner); dir != "" {
+			return "", geo.Errorf(geo.EINVALID, "the postgres user cannot enter %s (mode %s): gridd runs as root and postgres as 'postgres', so choose a data directory under world-readable directories or 'chmod o+x %s'", dir, modeOf(dir), dir)
 		}
 	}
-	return nil
+	return clusterDir, nil
+}
+
+// clusterRoot holds the clusters of data directories that the postgres
+// user cannot enter.
+const clusterRoot = "/var/lib/gridd"
+
+// clusterHome is where the cluster of dataDir lives: dataDir itself, or —
+// when gridd runs as root and postgres may not enter dataDir (a clone
+// under /root, mode 0700) — a folder of its own under /var/lib/gridd,
+// named after the data directory's path and recorded in DataDir/cluster
+// so that every later start, and every command attaching, finds it even
+// if the data directory moves. The user's own folders keep their modes.
+func clusterHome(dataDir string, owner osUser) (string, error) {
+	record := filepath.Join(dataDir, "cluster")
+	if b, err := os.ReadFile(record); err == nil {
+		if dir := strings.TrimSpace(string(b)); dir != "" {
+			slog.Info("the embedded postgres cluster lives outside the data directory", "cluster", dir, "data", dataDir)
+			return dir, nil
+		}
+	}
+	if !owner.switchTo || untraversable(dataDir, owner) == "" {
+		return dataDir, nil
+	}
+	sum := sha256.Sum256([]byte(dataDir))
+	dir := filepath.Join(clusterRoot, hex.EncodeToString(sum[:8]))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", geo.WrapError(geo.EINVALID, err, "the postgres user cannot enter %s, and gridd cannot create %s for the cluster instead: choose a data directory under world-readable directories", dataDir, dir)
+	}
+	if err := os.WriteFile(record, []byte(dir+"\n"), 0o644); err != nil {
+		return "", geo.WrapError(geo.EINVALID, err, "cannot write %s", record)
+	}
+	slog.Info("the postgres user cannot enter the data directory, so the embedded postgres cluster lives in "+dir+" (recorded in "+record+")", "data", dataDir)
+	return dir, nil
 }
 
 // untraversable returns the first directory from / down to dir that owner

@@ -16,6 +16,10 @@ type dbFlags struct {
 	dataDir string
 	pgPort  int
 	pgBin   string
+	// serve: this is 'gridd serve', which claims the data directory (a
+	// second serve is refused); every other command attaches to the
+	// server running there, if any, and leaves it running.
+	serve bool
 }
 
 func (f *dbFlags) register(fs *flag.FlagSet) {
@@ -47,9 +51,12 @@ func (f *dbFlags) open(ctx context.Context) (*database, error) {
 	d := &database{}
 	url := f.url
 	if url == "" {
-		srv, err := postgis.StartEmbedded(ctx, postgis.EmbeddedConfig{DataDir: f.dataDir, Port: f.pgPort, BinDir: f.pgBin})
+		srv, err := postgis.StartEmbedded(ctx, postgis.EmbeddedConfig{DataDir: f.dataDir, Port: f.pgPort, BinDir: f.pgBin, Attach: !f.serve, Serve: f.serve})
 		if err != nil {
 			return nil, err
+		}
+		if srv.Attached() {
+			slog.Info("attached to the embedded postgres already running", "pid", srv.PID(), "port", srv.Port(), "data", f.dataDir)
 		}
 		d.embedded = srv
 		url = srv.URL()

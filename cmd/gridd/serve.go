@@ -15,7 +15,7 @@ import (
 
 func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	var dbf dbFlags
+	dbf := dbFlags{serve: true}
 	dbf.register(fs)
 	addr := fs.String("addr", envOr("GRIDD_ADDR", ":8080"), "HTTP listen address ($GRIDD_ADDR)")
 	withDemo := fs.Bool("demo", false, "load the demo city first when the database has no generation yet")
