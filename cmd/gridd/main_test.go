@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,10 +22,6 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(runAsGridd) == "1" { // a child process the tests kill: see griddProcess
-		main()
-		os.Exit(0)
-	}
 	http.DefaultClient.Transport = devAuth
 	pgtest.Main(m)
 }

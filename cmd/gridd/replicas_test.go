@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"sync"
 	"syscall"
 	"testing"
@@ -18,20 +17,14 @@ import (
 	"github.com/gridd/gridd/geo"
 )
 
-// runAsGridd, set in a child's environment, makes the test binary run
-// gridd's main with its arguments: a replica in a process of its own,
-// which a test can kill.
-const runAsGridd = "GRIDD_TEST_RUN_AS_GRIDD"
-
-// griddProcess starts 'gridd serve' in a child process on dbURL and
+// killableServe starts 'gridd serve' in a child process (griddProcess) on dbURL and
 // returns its base URL and the process, killed when the test ends.
-func griddProcess(t *testing.T, dbURL string) (string, *os.Process) {
+func killableServe(t *testing.T, dbURL string) (string, *os.Process) {
 	t.Helper()
 	addr := freeAddr(t)
 	tok := rand.Text()
 	devAuth.set(addr, tok)
-	cmd := exec.Command(os.Args[0], "serve", "--db", dbURL, "--addr", addr, "--dev-token", tok)
-	cmd.Env = append(os.Environ(), runAsGridd+"=1")
+	cmd := griddProcess("serve", "--db", dbURL, "--addr", addr, "--dev-token", tok)
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -210,7 +203,7 @@ func TestReplicas(t *testing.T) {
 	})
 
 	t.Run("SIGKILL in the middle of an activation", func(t *testing.T) {
-		c, proc := griddProcess(t, dbURL)
+		c, proc := killableServe(t, dbURL)
 		// Hold the generations' rows, so that c's activation of 3 waits
 		// inside its transaction; kill c there.
 		tx, err := conn.Begin(ctx)
