@@ -13,4 +13,8 @@ type OpsFigures struct {
 	SchedulerLag                    time.Duration // oldest case past its deadline not yet flagged overdue
 	WebhooksPending, WebhooksFailed int64
 	WebhookOldest                   time.Duration // age of the oldest pending delivery
+
+	// The standby for heavy reads (serve --db-read), when there is one.
+	StandbyConfigured, StandbyUsable bool
+	StandbyReads, PrimaryReads       int64 // heavy reads sent to each
 }

@@ -18,6 +18,7 @@ import (
 type DB struct {
 	Pool  *pgxpool.Pool
 	tiles tileState // prepared tile geometry built and being built
+	read  *readPool // the standby for heavy reads (AttachReader); nil: none
 }
 
 // Config is how to reach the database.

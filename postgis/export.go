@@ -29,7 +29,7 @@ func (db *DB) ExportAreas(ctx context.Context, generation int, level geo.Level, 
 	if format != "geojson" && format != "csv" {
 		return geo.Errorf(geo.EINVALID, "export format %q: use geojson or csv", format)
 	}
-	rows, err := db.Pool.Query(ctx, exportAreasSQL, gen, string(level), format == "geojson")
+	rows, err := db.generationReads(gen).Query(ctx, exportAreasSQL, gen, string(level), format == "geojson")
 	if err != nil {
 		return geo.WrapError(geo.EUNAVAILABLE, err, "export")
 	}

@@ -54,7 +54,7 @@ func (db *DB) Metrics(ctx context.Context, q geo.MetricsQuery) ([]geo.Metrics, e
 	if !q.From.Before(q.To) {
 		return nil, geo.Errorf(geo.EINVALID, "the period from %s to %s is empty", q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))
 	}
-	rows, err := db.Pool.Query(ctx, fmt.Sprintf(metricsSQL, group, areaColumns[level]), q.Area, q.From, q.To, q.Now)
+	rows, err := db.queryReads(ctx, fmt.Sprintf(metricsSQL, group, areaColumns[level]), q.Area, q.From, q.To, q.Now)
 	if err != nil {
 		return nil, geo.WrapError(geo.EUNAVAILABLE, err, "metrics")
 	}

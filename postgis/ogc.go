@@ -53,14 +53,18 @@ func (db *DB) Features(ctx context.Context, q geo.FeatureQuery) (geo.FeaturePage
 	}
 	args := []any{q.Generation, string(q.Level), q.LayerID, bbox[0], bbox[1], bbox[2], bbox[3], q.ID}
 	var page geo.FeaturePage
-	if err := db.Pool.QueryRow(ctx, featuresCountSQL, args...).Scan(&page.Matched); err != nil {
+	pool := db.Pool
+	if q.Generation > 0 {
+		pool = db.generationReads(q.Generation)
+	}
+	if err := pool.QueryRow(ctx, featuresCountSQL, args...).Scan(&page.Matched); err != nil {
 		return page, geo.WrapError(geo.EUNAVAILABLE, err, "count features")
 	}
 	var propsArg any
 	if props != nil {
 		propsArg = props
 	}
-	rows, err := db.Pool.Query(ctx, featuresPageSQL, append(args, q.Limit, q.Offset, propsArg)...)
+	rows, err := pool.Query(ctx, featuresPageSQL, append(args, q.Limit, q.Offset, propsArg)...)
 	if err != nil {
 		return page, geo.WrapError(geo.EUNAVAILABLE, err, "features")
 	}

@@ -28,6 +28,8 @@ func (db *DB) OpsFigures(ctx context.Context) (geo.OpsFigures, error) {
 		PoolAcquired: st.AcquiredConns(), PoolIdle: st.IdleConns(), PoolConstructing: st.ConstructingConns(), PoolMax: st.MaxConns(),
 		PoolAcquires: st.AcquireCount(), PoolAcquireWait: st.AcquireDuration(),
 	}
+	rs := db.ReadStats()
+	f.StandbyConfigured, f.StandbyUsable, f.StandbyReads, f.PrimaryReads = rs.Configured, rs.Usable, rs.Standby, rs.Primary
 	var lag, oldest float64
 	if err := db.Pool.QueryRow(ctx, opsFiguresSQL, clockStates()).Scan(&lag, &f.WebhooksPending, &f.WebhooksFailed, &oldest); err != nil {
 		return f, geo.WrapError(geo.EUNAVAILABLE, err, "read the figures for /metrics")

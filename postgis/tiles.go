@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/gridd/gridd/geo"
-	"github.com/jackc/pgx/v5"
 	"github.com/paulmach/orb"
 )
 
@@ -129,12 +128,14 @@ func (db *DB) Tile(ctx context.Context, q geo.TileQuery) ([]byte, error) {
 	if datum != geo.DatumWGS84 && datum != geo.DatumGCJ02 {
 		return nil, geo.Errorf(geo.EINVALID, "tiles in datum %q: use wgs84 or gcj02", datum)
 	}
-	var row pgx.Row
+	var query string
+	var args []any
+	pool := db.Pool
 	switch {
 	case strings.HasPrefix(q.Layer, geo.DeptLayerPrefix):
 		tol := bandTolerance(q.Z)
 		name := "dept_" + strings.TrimPrefix(q.Layer, geo.DeptLayerPrefix)
-		row = db.Pool.QueryRow(ctx, deptTileSQL, q.Z, q.X, q.Y, q.LayerID, string(datum), tol, name)
+		query, args = deptTileSQL, []any{q.Z, q.X, q.Y, q.LayerID, string(datum), tol, name}
 	case q.Layer == geo.LabelsLayer:
 		if err := db.PrepareTiles(ctx, q.Generation, datum); err != nil {
 			return nil, err
@@ -148,7 +149,8 @@ func (db *DB) Tile(ctx context.Context, q geo.TileQuery) ([]byte, error) {
 		if len(levels) == 0 {
 			return nil, nil
 		}
-		row = db.Pool.QueryRow(ctx, labelTileSQL, q.Z, q.X, q.Y, q.Generation, string(datum), levels)
+		pool = db.tileReads(q.Generation, datum)
+		query, args = labelTileSQL, []any{q.Z, q.X, q.Y, q.Generation, string(datum), levels}
 	default:
 		level, ok := levelOfPlural(q.Layer)
 		if !ok {
@@ -158,11 +160,17 @@ func (db *DB) Tile(ctx context.Context, q geo.TileQuery) ([]byte, error) {
 			return nil, err
 		}
 		b := bandOf(q.Z)
-		row = db.Pool.QueryRow(ctx, preparedTileSQL, q.Z, q.X, q.Y, q.Generation, string(datum), b.band, string(level), q.Layer, b.extent,
-			q.Z >= geo.DetailMinZoom(level))
+		pool = db.tileReads(q.Generation, datum)
+		query, args = preparedTileSQL, []any{q.Z, q.X, q.Y, q.Generation, string(datum), b.band, string(level), q.Layer, b.extent,
+			q.Z >= geo.DetailMinZoom(level)}
 	}
 	var tile []byte
-	if err := row.Scan(&tile); err != nil {
+	err := pool.QueryRow(ctx, query, args...).Scan(&tile)
+	if err != nil && pool != db.Pool && ctx.Err() == nil {
+		db.standbyFailed(err) // down since the last check: the primary answers
+		err = db.Pool.QueryRow(ctx, query, args...).Scan(&tile)
+	}
+	if err != nil {
 		return nil, geo.WrapError(geo.EUNAVAILABLE, err, "tile %s %d/%d/%d", q.Layer, q.Z, q.X, q.Y)
 	}
 	if len(tile) == 0 {

@@ -164,11 +164,13 @@ var (
 	schedLagDesc     = prometheus.NewDesc("gridd_scheduler_lag_seconds", "Age of the oldest case past its deadline that the scheduler has not flagged yet (0: none waiting).", nil, nil)
 	hookQueueDesc    = prometheus.NewDesc("gridd_webhook_deliveries", "Webhook deliveries in the shared queue, by state.", []string{"state"}, nil)
 	hookAgeDesc      = prometheus.NewDesc("gridd_webhook_oldest_pending_seconds", "Age of the oldest pending webhook delivery (0: none).", nil, nil)
+	standbyDesc      = prometheus.NewDesc("gridd_db_read_standby_usable", "1 while the --db-read standby serves the heavy reads.", nil, nil)
+	heavyReadsDesc   = prometheus.NewDesc("gridd_db_heavy_reads_total", "Heavy reads (tiles, features, exports, metrics) by where they went, with --db-read.", []string{"target"}, nil)
 	opsUpDesc        = prometheus.NewDesc("gridd_db_up", "1 when the database answered this scrape's queries.", nil, nil)
 )
 
 func (c opsCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{poolConnsDesc, poolMaxDesc, poolAcquiresDesc, poolWaitDesc, schedLagDesc, hookQueueDesc, hookAgeDesc, opsUpDesc} {
+	for _, d := range []*prometheus.Desc{standbyDesc, heavyReadsDesc, poolConnsDesc, poolMaxDesc, poolAcquiresDesc, poolWaitDesc, schedLagDesc, hookQueueDesc, hookAgeDesc, opsUpDesc} {
 		ch <- d
 	}
 }
@@ -190,6 +192,15 @@ func (c opsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(poolAcquiresDesc, prometheus.CounterValue, float64(f.PoolAcquires))
 	ch <- prometheus.MustNewConstMetric(poolWaitDesc, prometheus.CounterValue, f.PoolAcquireWait.Seconds())
 	ch <- prometheus.MustNewConstMetric(opsUpDesc, prometheus.GaugeValue, up)
+	if f.StandbyConfigured {
+		usable := 0.0
+		if f.StandbyUsable {
+			usable = 1
+		}
+		ch <- prometheus.MustNewConstMetric(standbyDesc, prometheus.GaugeValue, usable)
+		ch <- prometheus.MustNewConstMetric(heavyReadsDesc, prometheus.CounterValue, float64(f.StandbyReads), "standby")
+		ch <- prometheus.MustNewConstMetric(heavyReadsDesc, prometheus.CounterValue, float64(f.PrimaryReads), "primary")
+	}
 	if err != nil {
 		return
 	}

@@ -66,7 +66,7 @@ func TestMetricsAccess(t *testing.T) {
 
 func TestMetricsFigures(t *testing.T) {
 	ops := fixedOps{f: geo.OpsFigures{PoolAcquired: 2, PoolIdle: 3, PoolMax: 8, PoolAcquires: 41,
-		SchedulerLag: 90 * time.Second, WebhooksPending: 7, WebhooksFailed: 1, WebhookOldest: 12 * time.Second}}
+		SchedulerLag: 90 * time.Second, StandbyConfigured: true, StandbyUsable: true, StandbyReads: 5, PrimaryReads: 2, WebhooksPending: 7, WebhooksFailed: 1, WebhookOldest: 12 * time.Second}}
 	s := NewServer(Config{Metrics: MetricsPublic}, Deps{Ops: ops, Events: NewEventHub(), Auth: refuseTokens{}})
 	for range 3 {
 		rec := httptest.NewRecorder()
@@ -89,6 +89,8 @@ func TestMetricsFigures(t *testing.T) {
 		`gridd_webhook_oldest_pending_seconds 12`,
 		`gridd_event_listeners 0`,
 		`gridd_db_up 1`,
+		`gridd_db_read_standby_usable 1`,
+		`gridd_db_heavy_reads_total{target="standby"} 5`,
 		`go_goroutines `,
 	} {
 		if !strings.Contains(body, want) {

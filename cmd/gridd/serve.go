@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gridd/gridd/geo"
+	"github.com/gridd/gridd/postgis"
 	"github.com/gridd/gridd/web"
 )
 
@@ -33,6 +34,8 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	basemapAttribution := fs.String("basemap-attribution", envOr("GRIDD_BASEMAP_ATTRIBUTION", ""), "the basemap's attribution, shown on the map ($GRIDD_BASEMAP_ATTRIBUTION)")
 	reqTimeout := fs.Duration("request-timeout", web.DefaultRequestTimeout, "deadline of each request but event streams, uploads, exports, merges, checks and activations; past it the answer is 503 (0: none)")
 	maxInFlight := fs.Int("max-inflight", web.DefaultMaxInFlight, "requests served at once (event streams, uploads and exports aside); more answer 503 at once (0: no cap)")
+	dbRead := fs.String("db-read", envOr("DATABASE_READ_URL", ""), "a streaming standby of --db for the heavy reads: tiles, OGC features, exports, case metrics ($DATABASE_READ_URL; default: all reads on --db)")
+	readLag := fs.Duration("db-read-max-lag", 5*time.Second, "send reads back to --db while the standby is further behind than this")
 	schedEvery := fs.Duration("scheduler-every", 30*time.Second, "how often this replica runs the deadline scheduler (replicas share the work; each case is escalated once)")
 	metrics := fs.String("metrics", "", "who may read Prometheus /metrics: '' (admins and viewers, by session or token), 'public' (anyone; for a scraper in a closed network) or 'off'")
 	devToken := fs.String("dev-token", "", "FOR TESTS ONLY: a bearer token that is an admin and may act as anyone (X-Gridd-Actor/X-Gridd-Role)")
@@ -64,6 +67,12 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
+	if *dbRead != "" {
+		if err := db.AttachReader(ctx, postgis.ReadConfig{URL: *dbRead, MaxLag: *readLag}); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "heavy reads: the standby", postgis.Redacted(*dbRead), "while it is current, else the primary")
+	}
 	if *withDemo {
 		if _, err := db.ActiveGeneration(ctx); geo.ErrorCode(err) == geo.ENOTFOUND {
 			fmt.Fprintln(stdout, "empty database: loading the demo city")
