@@ -43,6 +43,18 @@ func kmzReader(z *zipArchive, opts Options) (*kmlReader, error) {
 			byName[strings.ToLower(path.Clean(f.Name))] = f
 		}
 	}
+	// GDAL stores entry names in CP437 and drops what does not fit, so
+	// its layers/社区.kml is the entry "layers/.kml" while doc.kml links
+	// the full name. A link that matches no entry is matched again with
+	// such characters dropped on both sides, when that is unambiguous.
+	for _, f := range kmls {
+		k := "\x00" + asciiOnly(strings.ToLower(path.Clean(f.Name)))
+		if _, dup := byName[k]; dup {
+			byName[k] = nil
+		} else {
+			byName[k] = f
+		}
+	}
 	if len(kmls) == 0 {
 		return nil, geo.Errorf(geo.EINVALID, "%s holds no .kml file: it is not a KMZ; export the layer from Google Earth or your GIS again", z.name)
 	}
@@ -130,5 +142,18 @@ func kmzLinked(byName map[string]*zip.File, dir, href string) *zip.File {
 	if p == ".." || strings.HasPrefix(p, "../") {
 		return nil
 	}
-	return byName[strings.ToLower(p)]
+	if f := byName[strings.ToLower(p)]; f != nil {
+		return f
+	}
+	return byName["\x00"+asciiOnly(strings.ToLower(p))]
+}
+
+// asciiOnly drops the characters a CP437 zip name cannot hold.
+func asciiOnly(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 0x80 || r == '?' {
+			return -1
+		}
+		return r
+	}, s)
 }
