@@ -70,8 +70,10 @@ func kmzReader(z *zipArchive, opts Options) (*kmlReader, error) {
 	var queue []*zip.File
 	cur := kmls[0]
 	var rc io.ReadCloser
+	var read []*zip.File // the size limit holds for all files read together
 	open := func(f *zip.File) (io.ReadCloser, error) {
-		if err := z.checkSizes(f); err != nil {
+		read = append(read, f)
+		if err := z.checkSizes(read...); err != nil {
 			return nil, err
 		}
 		return z.open(f)
