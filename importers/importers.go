@@ -219,7 +219,7 @@ func MapFields(fields []string, opts Options) (Mapping, error) {
 				*dst = real
 				return nil
 			}
-			return geo.Errorf(geo.EINVALID, "--%s-field %q is not a field of this file; its fields are: %s", what, given, strings.Join(fields, ", "))
+			return geo.Errorf(geo.EINVALID, "--%s-field %q is not a field of this file; %s", what, given, FieldList(fields))
 		}
 		for _, c := range candidates {
 			if real, ok := lower[c]; ok {
@@ -322,4 +322,14 @@ func ReadAll(r Reader) ([]geo.Feature, error) {
 		}
 		out = append(out, f)
 	}
+}
+
+// FieldList words a file's attribute names for a message: "its fields
+// are: a, b", or "the file has no attribute fields" when there are none,
+// so that no message ends in an empty list.
+func FieldList(fields []string) string {
+	if len(fields) == 0 {
+		return "the file has no attribute fields"
+	}
+	return "its fields are: " + strings.Join(fields, ", ")
 }

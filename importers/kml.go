@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -60,10 +58,20 @@ type kmlReader struct {
 	closers []io.Closer
 	info    Info
 	maxV    int
-	n       int // placemarks read
-	first   *geo.Feature
-	keys    []string // attribute names of the last placemark, in order
+	n       int           // placemarks read
+	ahead   []geo.Feature // read by lookAhead, not yet returned
+	keys    []string      // attribute names of the last placemark, in order
 	done    bool
+
+	schema []string          // Schema/SimpleField names met so far
+	types  map[string]string // SimpleField name -> its type
+	found  kmlFound          // what the placemarks were, for "no polygons"
+	// advance, when set, moves the reader to the next KML of an archive
+	// at the end of one; it reports false when there is none.
+	advance func() (bool, error)
+	// link, when set, takes a NetworkLink's href and says whether it
+	// will be read (a file inside the KMZ).
+	link func(href string) bool
 }
 
 // openKML opens a .kml file.
@@ -81,68 +89,28 @@ func openKML(p string, opts Options) (Reader, error) {
 	return r, nil
 }
 
-// openKMZ opens a .kmz: a zip holding doc.kml (or another .kml) and the
-// images it refers to.
-func openKMZ(p string, opts Options) (Reader, error) {
-	z, err := openZip(p, opts)
-	if err != nil {
-		return nil, err
-	}
-	r, err := kmzReader(z, opts)
-	if err != nil {
-		z.Close()
-		return nil, err
-	}
-	return r, nil
-}
-
-// kmzReader reads the main KML of an open archive; the reader closes it.
-func kmzReader(z *zipArchive, opts Options) (*kmlReader, error) {
-	var kmls []*zip.File
-	for _, f := range z.files {
-		if strings.EqualFold(path.Ext(f.Name), ".kml") {
-			kmls = append(kmls, f)
-		}
-	}
-	if len(kmls) == 0 {
-		return nil, geo.Errorf(geo.EINVALID, "%s holds no .kml file: it is not a KMZ; export the layer from Google Earth or your GIS again", z.name)
-	}
-	// The KML spec: the first .kml at the root, conventionally doc.kml.
-	sort.SliceStable(kmls, func(i, j int) bool {
-		di, dj := strings.Count(kmls[i].Name, "/"), strings.Count(kmls[j].Name, "/")
-		if di != dj {
-			return di < dj
-		}
-		return strings.EqualFold(path.Base(kmls[i].Name), "doc.kml") && !strings.EqualFold(path.Base(kmls[j].Name), "doc.kml")
-	})
-	main := kmls[0]
-	if err := z.checkSizes(main); err != nil {
-		return nil, err
-	}
-	rc, err := z.open(main)
-	if err != nil {
-		return nil, err
-	}
-	r, err := newKMLReader(rc, z.name+": "+displayZipName(main.Name), "kmz", opts)
-	if err != nil {
-		rc.Close()
-		return nil, err
-	}
-	r.closers = append(r.closers, rc, z)
-	return r, nil
-}
-
 // newKMLReader starts reading KML from src and reads ahead to the first
-// Placemark to learn the attribute names.
+// polygon Placemark to learn the attribute names.
 func newKMLReader(src io.Reader, name, format string, opts Options) (*kmlReader, error) {
-	limit := max(int64(16<<20), 64*int64(opts.maxVertices()))
+	r := &kmlReader{maxV: opts.maxVertices(), info: Info{Format: format, SRS: "EPSG:4326", Encoding: "UTF-8"}, types: map[string]string{}}
+	r.setSource(src, name)
+	if err := r.lookAhead(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// setSource points the reader at one KML document; a KMZ's linked files
+// are read through the same reader one after the other.
+func (r *kmlReader) setSource(src io.Reader, name string) {
+	limit := max(int64(16<<20), 64*int64(r.maxV))
 	g := &guardReader{r: src, limit: limit}
 	br := bufio.NewReaderSize(g, 1<<16)
 	// encoding/xml does not skip a byte-order mark.
 	if b, _ := br.Peek(3); bytes.Equal(b, []byte("\xef\xbb\xbf")) {
 		br.Discard(3)
 	}
-	r := &kmlReader{name: name, guard: g, maxV: opts.maxVertices(), info: Info{Format: format, SRS: "EPSG:4326", Encoding: "UTF-8"}}
+	r.name, r.guard = name, g
 	r.dec = xml.NewDecoder(br)
 	// HTML entities (&nbsp;) are common in descriptions written by hand.
 	r.dec.Entity = xml.HTMLEntity
@@ -158,19 +126,33 @@ func newKMLReader(src io.Reader, name, format string, opts Options) (*kmlReader,
 		}
 		return cs.enc.NewDecoder().Reader(in), nil
 	}
-	var schema []string
-	f, err := r.next(&schema)
-	switch {
-	case err == io.EOF:
-		r.done = true
-		r.info.Fields = schema
-	case err != nil:
-		return nil, err
-	default:
-		r.first = &f
-		r.info.Fields = kmlFields(schema, r.keys)
+}
+
+// maxLookAhead bounds the point and line placemarks kept while looking for
+// the first polygon; past it the reader stops looking and lets the caller
+// name the first one that is not a polygon.
+const maxLookAhead = 10000
+
+// lookAhead reads up to the first polygon Placemark, keeping the ones
+// before it, so that the fields are known and a file with no polygon at all
+// is named as such in one line.
+func (r *kmlReader) lookAhead() error {
+	for {
+		f, err := r.next(&r.schema)
+		if err == io.EOF {
+			r.done = true
+			return r.noPolygons()
+		}
+		if err != nil {
+			return err
+		}
+		r.ahead = append(r.ahead, f)
+		if isPolygonal(f.Geometry) || len(r.ahead) >= maxLookAhead {
+			break
+		}
 	}
-	return r, nil
+	r.info.Fields = kmlFields(r.schema, r.keys)
+	return nil
 }
 
 // kmlFields lists attribute names: name and description first, then the
@@ -212,9 +194,9 @@ func (r *kmlReader) Close() error {
 }
 
 func (r *kmlReader) Next() (geo.Feature, error) {
-	if r.first != nil {
-		f := *r.first
-		r.first = nil
+	if len(r.ahead) > 0 {
+		f := r.ahead[0]
+		r.ahead = r.ahead[1:]
 		return f, nil
 	}
 	if r.done {
@@ -261,6 +243,15 @@ func (r *kmlReader) token() (xml.Token, error) {
 func (r *kmlReader) next(schema *[]string) (geo.Feature, error) {
 	for {
 		tok, err := r.token()
+		if err == io.EOF && r.advance != nil {
+			more, aerr := r.advance()
+			if aerr != nil {
+				return geo.Feature{}, aerr
+			}
+			if more {
+				continue
+			}
+		}
 		if err != nil {
 			return geo.Feature{}, err
 		}
@@ -272,11 +263,16 @@ func (r *kmlReader) next(schema *[]string) (geo.Feature, error) {
 		case "Placemark":
 			r.n++
 			return r.placemark()
+		case "NetworkLink":
+			if err := r.networkLink(); err != nil {
+				return geo.Feature{}, err
+			}
 		case "SimpleField":
-			if schema != nil {
-				if n := attr(se, "name"); n != "" {
+			if n := attr(se, "name"); n != "" {
+				if schema != nil && !contains(*schema, n) {
 					*schema = append(*schema, n)
 				}
+				r.types[n] = strings.ToLower(attr(se, "type"))
 			}
 		}
 	}
@@ -434,46 +430,48 @@ func kmlText(b []byte) string {
 	return strings.ToValidUTF8(string(b), "")
 }
 
-// finish turns a Placemark's geometries into one: a MultiGeometry of
-// polygons becomes a MultiPolygon (of points a MultiPoint, of lines a
-// MultiLineString); points and lines stay what they are, so the caller can
-// name the feature that is not a polygon.
+// finish turns a Placemark's geometries into one. Points and lines beside
+// polygons in a MultiGeometry (labels, centre points) are dropped; a
+// MultiGeometry of polygons becomes a MultiPolygon (of points a MultiPoint,
+// of lines a MultiLineString); a lone point or line stays what it is, so the
+// caller can name the feature that is not a polygon.
 func (r *kmlReader) finish(pm *kmlPlacemark) (geo.Feature, error) {
-	var g orb.Geometry
-	switch len(pm.geoms) {
-	case 0:
-		return geo.Feature{}, r.fail(pm, "has no geometry: draw its boundary or delete it")
-	case 1:
-		g = pm.geoms[0]
-	default:
-		var mp orb.MultiPolygon
-		var mpt orb.MultiPoint
-		var ml orb.MultiLineString
-		for _, x := range pm.geoms {
-			switch x := x.(type) {
-			case orb.Polygon:
-				mp = append(mp, x)
-			case orb.Point:
-				mpt = append(mpt, x)
-			case orb.LineString:
-				ml = append(ml, x)
-			}
-		}
-		switch len(pm.geoms) {
-		case len(mp):
-			g = mp
-		case len(mpt):
-			g = mpt
-		case len(ml):
-			g = ml
-		default:
-			g = orb.Collection(pm.geoms)
+	var mp orb.MultiPolygon
+	var mpt orb.MultiPoint
+	var ml orb.MultiLineString
+	for _, x := range pm.geoms {
+		switch x := x.(type) {
+		case orb.Polygon:
+			mp = append(mp, x)
+		case orb.Point:
+			mpt = append(mpt, x)
+		case orb.LineString:
+			ml = append(ml, x)
 		}
 	}
+	var g orb.Geometry
+	switch {
+	case len(pm.geoms) == 0:
+		return geo.Feature{}, r.fail(pm, "has no geometry: draw its boundary or delete it")
+	case len(mp) == 1:
+		g = mp[0]
+	case len(mp) > 1:
+		g = mp
+	case len(pm.geoms) == 1:
+		g = pm.geoms[0]
+	case len(pm.geoms) == len(mpt):
+		g = mpt
+	case len(pm.geoms) == len(ml):
+		g = ml
+	default:
+		g = orb.Collection(pm.geoms)
+	}
+	r.found.count(g)
 	if msg := checkGeometry(g, r.maxV); msg != "" {
 		return geo.Feature{}, r.fail(pm, msg)
 	}
 	r.keys = pm.keys
+	r.typeValues(pm.props)
 	return geo.Feature{Props: pm.props, Geometry: g}, nil
 }
 

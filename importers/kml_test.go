@@ -69,7 +69,7 @@ func TestKML(t *testing.T) {
 			if len(fs) != 3 {
 				t.Fatalf("%d features, want 3", len(fs))
 			}
-			if fs[0].Props["name"] != "东湖社区" || fs[0].Props["description"] != "<b>东湖</b> &amp; more" || fs[0].Props["编码"] != "330212001001" || fs[0].Props["户数"] != "350" {
+			if fs[0].Props["name"] != "东湖社区" || fs[0].Props["description"] != "<b>东湖</b> &amp; more" || fs[0].Props["编码"] != "330212001001" || fs[0].Props["户数"] != int64(350) {
 				t.Errorf("first placemark: %v", fs[0].Props)
 			}
 			if fs[1].Props["name"] != "西湖社区" || fs[1].Props["编码"] != "330212001002" {

@@ -113,6 +113,9 @@ func printImportReport(w io.Writer, path string, rep geo.ImportReport) {
 		keys = append(keys, k+"="+v)
 	}
 	sort.Strings(keys)
+	if len(keys) == 0 {
+		keys = []string{"none"} // never an empty list
+	}
 	fmt.Fprintf(w, "  format %s, coordinate system %s, encoding %s\n", rep.Format, rep.SRS, rep.Encoding)
 	fmt.Fprintf(w, "  fields mapped: %s", strings.Join(keys, ", "))
 	if len(rep.Guessed) > 0 {

@@ -54,7 +54,7 @@ var secondCityLayers = []secondCityLayer{
 // kmzWriter is the GDAL driver the KMZ fixture is written with. "KML"
 // writes one KML file, which the fixture zips as doc.kml; "LIBKML" writes
 // the .kmz itself, as GIS tools do (a doc.kml linking layers/NAME.kml).
-const kmzWriter = "KML"
+const kmzWriter = "LIBKML"
 
 // secondCityAttributions are the distinct attributions of its layers, sorted.
 func secondCityAttributions() []string {
