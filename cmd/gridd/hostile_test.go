@@ -31,6 +31,8 @@ func (p *principalClient) rawDo(t *testing.T, method, path string, body []byte, 
 	}
 	if p.bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+p.bearer)
+	} else if method != "GET" && method != "HEAD" {
+		req.Header.Set("Origin", p.base) // a browser's console request
 	}
 	for k, v := range header {
 		req.Header.Set(k, v)
