@@ -57,19 +57,27 @@ type DeliveryStore interface {
 }
 
 // Webhooks delivers queued incident events to their subscribers by HTTP
-// POST, retrying failures with exponential backoff.
+// POST, retrying failures with exponential backoff. Deliveries go through
+// SafeClient: a target the address policy refuses is given up at once
+// with the reason recorded, since retrying cannot change the answer.
 type Webhooks struct {
 	Store       DeliveryStore
-	Client      *http.Client  // default: 10 s timeout
-	Every       time.Duration // how often to look for due deliveries (default 2 s)
-	MaxAttempts int           // then the delivery is marked failed (default 8)
-	Backoff     time.Duration // first retry delay, doubled each time up to an hour (default 10 s)
+	Targets     geo.WebhookTargets // the address policy (zero: internal addresses refused)
+	Timeout     time.Duration      // of each delivery (default 10 s)
+	Every       time.Duration      // how often to look for due deliveries (default 2 s)
+	MaxAttempts int                // then the delivery is marked failed (default 8)
+	Backoff     time.Duration      // first retry delay, doubled each time up to an hour (default 10 s)
 	Logger      *slog.Logger
+
+	client *http.Client // SafeClient(Targets, Timeout), made once
 }
 
 func (h *Webhooks) defaults() {
-	if h.Client == nil {
-		h.Client = &http.Client{Timeout: 10 * time.Second}
+	if h.Timeout == 0 {
+		h.Timeout = 10 * time.Second
+	}
+	if h.client == nil {
+		h.client = SafeClient(h.Targets, h.Timeout)
 	}
 	if h.Every == 0 {
 		h.Every = 2 * time.Second
@@ -116,7 +124,7 @@ func (h *Webhooks) DeliverDue(ctx context.Context) (int, error) {
 	h.defaults()
 	// The lease outlasts the client's timeout, so nobody else sends a
 	// delivery while this one may still be in flight.
-	ds, err := h.Store.ClaimDeliveries(ctx, 50, h.Client.Timeout+30*time.Second)
+	ds, err := h.Store.ClaimDeliveries(ctx, 50, h.Timeout+30*time.Second)
 	if err != nil {
 		return 0, err
 	}
@@ -128,10 +136,17 @@ func (h *Webhooks) DeliverDue(ctx context.Context) (int, error) {
 		var retry time.Time
 		if !ok {
 			msg = fmt.Sprintf("HTTP %d", status)
+			if status >= 300 && status < 400 {
+				msg += " (a redirect: gridd does not follow them; subscribe the URL it points to)"
+			}
 			if err != nil {
 				msg = err.Error()
 			}
-			if d.Attempts+1 < h.MaxAttempts {
+			no := refused(err)
+			if no != nil {
+				msg = no.Message
+			}
+			if no == nil && d.Attempts+1 < h.MaxAttempts {
 				retry = time.Now().Add(min(h.Backoff<<d.Attempts, time.Hour))
 			}
 			h.Logger.Warn("webhook delivery failed", "url", d.URL, "event", d.Event.ID, "attempt", d.Attempts+1, "err", msg)
@@ -163,7 +178,7 @@ func (h *Webhooks) send(ctx context.Context, d geo.Delivery) (int, error) {
 		mac.Write(body)
 		req.Header.Set("X-Gridd-Signature", "sha256="+hex.EncodeToString(mac.Sum(nil)))
 	}
-	resp, err := h.Client.Do(req)
+	resp, err := h.client.Do(req)
 	if err != nil {
 		return 0, err
 	}

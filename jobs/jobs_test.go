@@ -60,7 +60,7 @@ func TestWebhookRetries(t *testing.T) {
 		}
 	}
 	inc := report(t, db)
-	w := &jobs.Webhooks{Store: db, Backoff: time.Millisecond, MaxAttempts: 3, Client: &http.Client{Timeout: time.Second}, Logger: slogDiscard()}
+	w := &jobs.Webhooks{Store: db, Targets: allowLoopback(t), Backoff: time.Millisecond, MaxAttempts: 3, Timeout: time.Second, Logger: slogDiscard()}
 	delivered := 0
 	for i := 0; i < 5; i++ {
 		n, err := w.DeliverDue(ctx)

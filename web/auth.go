@@ -249,7 +249,8 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			rule = access{roles: []geo.AccessRole{admin}, action: "unlisted"}
 		}
 		fail := func(err error) { writeError(w, r, err) }
-		p, hasCreds, err := s.principal(r)
+		p, via, err := s.principal(r)
+		hasCreds := via != credNone
 		if hasCreds && err != nil && !rule.public {
 			fail(err)
 			return
@@ -265,6 +266,12 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gridd"`)
 			fail(geo.Errorf(geo.EUNAUTHORIZED, "log in (POST /api/v1/login) or send Authorization: Bearer TOKEN ('gridd token create' makes one)"))
 			return
+		}
+		if via == credCookie {
+			if err := sameOrigin(r); err != nil { // origin.go: no cross-site changes with the console's cookie
+				fail(err)
+				return
+			}
 		}
 		if !roleIn(p.Role, rule.roles) {
 			fail(geo.Errorf(geo.EFORBIDDEN, "a %s may not %s %s", p.Role, r.Method, r.URL.Path))
@@ -302,24 +309,34 @@ func roleIn(r geo.AccessRole, rs []geo.AccessRole) bool {
 	return false
 }
 
+// credential is which of a request's credentials principal used.
+type credential int
+
+const (
+	credNone   credential = iota // none at all
+	credToken                    // a bearer token or Open311's api_key
+	credCookie                   // the console's session cookie: same-origin changes only
+	credUnread                   // the server cannot read credentials (no AuthStore)
+)
+
 // principal reads the request's credentials: a bearer token (the
 // development token, or an API token), the session cookie, or Open311's
-// api_key. hasCreds is false when there are none at all.
-func (s *Server) principal(r *http.Request) (p geo.Principal, hasCreds bool, err error) {
+// api_key, and says which it used (credNone: there are none at all).
+func (s *Server) principal(r *http.Request) (p geo.Principal, via credential, err error) {
 	if s.deps.Auth == nil {
-		return p, true, geo.Errorf(geo.EUNAVAILABLE, "authentication is not configured on this server")
+		return p, credUnread, geo.Errorf(geo.EUNAVAILABLE, "authentication is not configured on this server")
 	}
 	if h := r.Header.Get("Authorization"); h != "" {
 		tok, ok := strings.CutPrefix(h, "Bearer ")
 		tok = strings.TrimSpace(tok)
 		if !ok || tok == "" {
-			return p, true, geo.Errorf(geo.EUNAUTHORIZED, "Authorization: use 'Bearer TOKEN'")
+			return p, credToken, geo.Errorf(geo.EUNAUTHORIZED, "Authorization: use 'Bearer TOKEN'")
 		}
 		return s.tokenPrincipal(r.Context(), tok)
 	}
 	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
 		p, err := s.deps.Auth.SessionPrincipal(r.Context(), c.Value)
-		return p, true, err
+		return p, credCookie, err
 	}
 	if strings.HasPrefix(r.URL.Path, "/open311/") {
 		key := r.URL.Query().Get("api_key")
@@ -336,15 +353,15 @@ func (s *Server) principal(r *http.Request) (p geo.Principal, hasCreds bool, err
 			return s.tokenPrincipal(r.Context(), key)
 		}
 	}
-	return p, false, nil
+	return p, credNone, nil
 }
 
-func (s *Server) tokenPrincipal(ctx context.Context, tok string) (geo.Principal, bool, error) {
+func (s *Server) tokenPrincipal(ctx context.Context, tok string) (geo.Principal, credential, error) {
 	if s.cfg.DevToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.DevToken)) == 1 {
-		return geo.Principal{Kind: "dev", Name: "dev", Role: admin, Credential: "dev-token"}, true, nil
+		return geo.Principal{Kind: "dev", Name: "dev", Role: admin, Credential: "dev-token"}, credToken, nil
 	}
 	p, err := s.deps.Auth.TokenPrincipal(ctx, tok)
-	return p, true, err
+	return p, credToken, err
 }
 
 // auditKey carries an *auditNote through a change's request.

@@ -597,6 +597,12 @@ func (s *Server) handleCreateWebhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	// Checked again at each delivery, after DNS: this only turns away
+	// what is plainly internal while the admin is there to read why.
+	if err := s.cfg.WebhookTargets.CheckURL(h.URL); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	out, err := s.deps.Casework.CreateWebhook(r.Context(), h)
 	if err != nil {
 		writeError(w, r, err)

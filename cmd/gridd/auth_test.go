@@ -78,6 +78,8 @@ func (p *principalClient) do(t *testing.T, method, path string, body any, want i
 	}
 	if p.bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+p.bearer)
+	} else if method != "GET" && method != "HEAD" {
+		req.Header.Set("Origin", p.base) // as the console's browser does: its cookie changes nothing without it
 	}
 	resp, err := p.c.Do(req)
 	if err != nil {

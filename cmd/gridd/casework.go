@@ -27,7 +27,8 @@ import (
 type caseworkOptions struct {
 	toleranceM     float64
 	schedulerEvery time.Duration
-	onGeneration   func() // called when any process activated a generation
+	onGeneration   func()             // called when any process activated a generation
+	webhookTargets geo.WebhookTargets // addresses webhook deliveries may connect to
 }
 
 // startCasework loads the active generation's point index and starts what
@@ -100,7 +101,7 @@ func startCasework(ctx context.Context, db *postgis.DB, opts caseworkOptions) (*
 		every = 30 * time.Second
 	}
 	go jobs.RunScheduler(ctx, db, every, slog.Default())
-	go (&jobs.Webhooks{Store: db}).Run(ctx)
+	go (&jobs.Webhooks{Store: db, Targets: opts.webhookTargets}).Run(ctx)
 	return router, hub
 }
 

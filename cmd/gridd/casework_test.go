@@ -83,7 +83,7 @@ func TestCasework(t *testing.T) {
 		Scan(&grid, &community, &street, &lon, &lat, &outLon, &outLat, &farLon, &farLat); err != nil {
 		t.Fatal(err)
 	}
-	base := serve(t, dbURL)
+	base := serve(t, dbURL, "--webhook-allow", "127.0.0.0/8") // the receivers below are on loopback
 	op := as("值班员小王", geo.RoleOperator)
 
 	// People: a 城管 at the grid (always on duty), a community supervisor.
@@ -158,6 +158,7 @@ func TestCasework(t *testing.T) {
 	}))
 	defer hookSrv.Close()
 	call(t, "POST", base+"/api/v1/webhooks", op, geo.Webhook{URL: hookSrv.URL, Secret: "k", Actions: []string{"report", "close"}}, http.StatusCreated, nil)
+	call(t, "POST", base+"/api/v1/webhooks", op, geo.Webhook{URL: "http://10.0.0.1/"}, http.StatusBadRequest, nil) // private, not allowed
 
 	var inc geo.Incident
 	t.Run("incident over HTTP", func(t *testing.T) {

@@ -31,6 +31,8 @@ func (p *principalClient) rawDo(t *testing.T, method, path string, body []byte, 
 	}
 	if p.bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+p.bearer)
+	} else if method != "GET" && method != "HEAD" {
+		req.Header.Set("Origin", p.base) // a browser's console request
 	}
 	for k, v := range header {
 		req.Header.Set(k, v)
@@ -207,6 +209,11 @@ func TestHostileRequests(t *testing.T) {
 		{"people of another street", disp2, "GET", "/api/v1/people?area=" + s1.street, nil, nil, 403},
 		{"scoped dispatcher creates a person", disp2, "POST", "/api/v1/people", []byte(`{"name":"x","dept":"chengguan"}`), nil, 403},
 		{"scoped dispatcher saves a category", disp2, "PUT", "/api/v1/categories/Z9999", []byte(`{"name":"x"}`), nil, 403},
+		{"cookie change from another site", admin, "POST", "/api/v1/people", []byte(`{"name":"x","dept":"chengguan"}`), map[string]string{"Origin": "https://evil.example"}, 403},
+		{"cookie change with neither Origin nor Referer", admin, "PUT", "/api/v1/categories/Z9999", []byte(`{"name":"x"}`), map[string]string{"Origin": ""}, 403},
+		{"cookie change with another site's Referer", admin, "DELETE", "/api/v1/webhooks/1", nil, map[string]string{"Origin": "", "Referer": "https://evil.example/page"}, 403},
+		{"webhook to a private address", admin, "POST", "/api/v1/webhooks", []byte(`{"url":"http://10.0.0.1/"}`), nil, 400},
+		{"webhook to the metadata service", admin, "POST", "/api/v1/webhooks", []byte(`{"url":"http://169.254.169.254/latest/meta-data/"}`), nil, 400},
 		{"reporter reads cases", rep2, "GET", "/api/v1/incidents", nil, nil, 403},
 		{"scoped token forges the dev headers", rep2, "POST", "/api/v1/incidents", incident("lon", s1.lon), map[string]string{"X-Gridd-Role": "operator", "X-Gridd-Actor": "admin"}, 403},
 		{"forged bearer", &principalClient{name: "forger", base: base, bearer: "gridd_" + strings.Repeat("A", 43), c: http.DefaultClient}, "GET", "/api/v1/incidents", nil, map[string]string{"Authorization": "Bearer gridd_" + strings.Repeat("A", 43)}, 401},

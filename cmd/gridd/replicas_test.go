@@ -24,7 +24,7 @@ func killableServe(t *testing.T, dbURL string) (string, *os.Process) {
 	addr := freeAddr(t)
 	tok := rand.Text()
 	devAuth.set(addr, tok)
-	cmd := griddProcess("serve", "--db", dbURL, "--addr", addr, "--dev-token", tok)
+	cmd := griddProcess("serve", "--db", dbURL, "--addr", addr, "--dev-token", tok, "--webhook-allow", "127.0.0.0/8") // receivers on loopback
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -79,8 +79,8 @@ func TestReplicas(t *testing.T) {
 		SELECT g, level, code, name, parent_code, households, population, geom FROM areas, (VALUES (2), (3)) v(g) WHERE generation = 1`); err != nil {
 		t.Fatal(err)
 	}
-	a := serve(t, dbURL, "--scheduler-every", "200ms")
-	b := serve(t, dbURL, "--scheduler-every", "200ms")
+	a := serve(t, dbURL, "--scheduler-every", "200ms", "--webhook-allow", "127.0.0.0/8") // webhook receivers on loopback
+	b := serve(t, dbURL, "--scheduler-every", "200ms", "--webhook-allow", "127.0.0.0/8")
 	op := as("值班员", geo.RoleOperator)
 
 	t.Run("an activation on one is followed by the other within 2 s", func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -38,6 +39,8 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	readLag := fs.Duration("db-read-max-lag", 5*time.Second, "send reads back to --db while the standby is further behind than this")
 	schedEvery := fs.Duration("scheduler-every", 30*time.Second, "how often this replica runs the deadline scheduler (replicas share the work; each case is escalated once)")
 	metrics := fs.String("metrics", "", "who may read Prometheus /metrics: '' (admins and viewers, by session or token), 'public' (anyone; for a scraper in a closed network) or 'off'")
+	var webhookAllow stringList
+	fs.Var(&webhookAllow, "webhook-allow", "CIDR (or address) webhooks may reach although it is internal: loopback, private, link-local, metadata… are refused otherwise; repeat or comma-separate, e.g. 10.20.0.0/16")
 	devToken := fs.String("dev-token", "", "FOR TESTS ONLY: a bearer token that is an admin and may act as anyone (X-Gridd-Actor/X-Gridd-Role)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -51,6 +54,10 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if m := *metrics; m != web.MetricsAuth && m != web.MetricsPublic && m != web.MetricsOff {
 		return geo.Errorf(geo.EINVALID, "--metrics %q: give '' (admins and viewers), 'public' or 'off'", m)
+	}
+	hookTargets, err := geo.ParseWebhookAllow(webhookAllow)
+	if err != nil {
+		return err
 	}
 	if *devToken != "" && len(*devToken) < 20 {
 		return geo.Errorf(geo.EINVALID, "--dev-token is for tests: give it at least 20 random characters")
@@ -94,13 +101,13 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	cwCtx, cwCancel := context.WithCancel(ctx)
 	defer cwCancel()
 	var served atomic.Pointer[web.Server] // set below: the LISTEN loop starts first
-	router, hub := startCasework(cwCtx, db.DB, caseworkOptions{toleranceM: *tolerance, schedulerEvery: *schedEvery, onGeneration: func() {
+	router, hub := startCasework(cwCtx, db.DB, caseworkOptions{toleranceM: *tolerance, schedulerEvery: *schedEvery, webhookTargets: hookTargets, onGeneration: func() {
 		if s := served.Load(); s != nil {
 			s.GenerationChanged()
 		}
 	}})
 	srv = web.NewServer(web.Config{Addr: *addr, UploadDir: *uploadDir, MaxUploadBytes: *maxUploadMB << 20, TileCacheBytes: tileCacheBytes, TileCacheDir: *tileCacheDir,
-		PublicTiles: *publicTiles, DevToken: *devToken, RateLimit: *rateLimit, RateBurst: *rateBurst, RequestTimeout: *reqTimeout, MaxInFlight: *maxInFlight, Basemap: basemap, Metrics: *metrics},
+		PublicTiles: *publicTiles, DevToken: *devToken, RateLimit: *rateLimit, RateBurst: *rateBurst, RequestTimeout: *reqTimeout, MaxInFlight: *maxInFlight, Basemap: basemap, Metrics: *metrics, WebhookTargets: hookTargets},
 		web.Deps{Locator: db, Tiles: db, Features: db, Health: db, Generations: db, Exports: fileExporter{db: db.DB}, Importer: imports,
 			Routing: router, Incidents: db, Casework: db, Events: hub, Auth: db,
 			Areas: db, IncidentTiles: db, Ops: db})
@@ -133,3 +140,9 @@ func displayAddr(a string) string {
 	}
 	return a
 }
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
