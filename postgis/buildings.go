@@ -1,0 +1,291 @@
+package postgis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/gridd/gridd/geo"
+	"github.com/jackc/pgx/v5"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/encoding/ewkb"
+)
+
+// buildingStageSQL holds the buildings of one import as read, before they
+// are transformed, checked and compared with the current set set-based.
+const buildingStageSQL = `CREATE TEMP TABLE building_stage (
+    fid int, id text, name text, address text, households int, residents int, floors int, use text, props jsonb, geom geometry
+) ON COMMIT DROP`
+
+// buildingNewSQL turns the staged buildings into the new set: lon/lat
+// (from the source SRID $1), footprints made valid, and a digest of all
+// that makes a building "changed" when it is imported again.
+const buildingNewSQL = `
+CREATE TEMP TABLE building_new ON COMMIT DROP AS
+SELECT s.fid, s.id, s.name, s.address, s.households, s.residents, s.floors, s.use, s.props, g.geom,
+       md5(concat_ws(chr(31), s.name, s.address, s.households, s.residents, s.floors, s.use, s.props::text, encode(ST_AsEWKB(g.geom), 'hex'))) AS digest
+FROM building_stage s
+CROSS JOIN LATERAL (SELECT CASE WHEN $1::int IN (4326, 4490) THEN ST_SetSRID(s.geom, 4326) ELSE ST_Transform(ST_SetSRID(s.geom, $1::int), 4326) END AS g OFFSET 0) t
+CROSS JOIN LATERAL (SELECT CASE WHEN GeometryType(t.g) = 'POINT' OR ST_IsValid(t.g) THEN t.g
+                                ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid(t.g), 3)) END AS geom OFFSET 0) g`
+
+// buildingDiffSQL counts what the new set adds, removes and changes, and
+// its extent.
+const buildingDiffSQL = `
+SELECT (SELECT count(*) FROM building_new n WHERE NOT EXISTS (SELECT 1 FROM buildings b WHERE b.id = n.id)),
+       (SELECT count(*) FROM buildings b WHERE NOT EXISTS (SELECT 1 FROM building_new n WHERE n.id = b.id)),
+       (SELECT count(*) FROM building_new n JOIN buildings b ON b.id = n.id WHERE b.digest <> n.digest),
+       (SELECT count(*) FROM building_new WHERE ST_IsEmpty(geom)),
+       ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
+FROM (SELECT ST_Extent(geom)::geometry AS e FROM building_new) x`
+
+// buildingApplySQL replaces the set: removed buildings go (their
+// assignments with them), changed ones are rewritten and lose their
+// assignments (recomputed after), new ones are inserted. $1 the set id.
+var buildingApplySQL = []string{
+	`DELETE FROM buildings b WHERE NOT EXISTS (SELECT 1 FROM building_new n WHERE n.id = b.id)`,
+	`DELETE FROM building_grid bg USING building_new n, buildings b
+	 WHERE bg.building_id = n.id AND b.id = n.id AND b.digest <> n.digest`,
+	`UPDATE buildings b SET set_id = $1, fid = n.fid, name = n.name, address = n.address, households = n.households,
+	        residents = n.residents, floors = n.floors, use = n.use, props = n.props, geom = n.geom, digest = n.digest
+	 FROM building_new n WHERE b.id = n.id AND b.digest <> n.digest`,
+	`INSERT INTO buildings (id, set_id, fid, name, address, households, residents, floors, use, props, geom, digest)
+	 SELECT n.id, $1, n.fid, n.name, n.address, n.households, n.residents, n.floors, n.use, n.props, n.geom, n.digest
+	 FROM building_new n WHERE NOT EXISTS (SELECT 1 FROM buildings b WHERE b.id = n.id)`,
+}
+
+// ImportBuildings replaces the building set by the buildings next yields,
+// as a new version, in one transaction, and assigns them to the grids of
+// every generation. An identical file (same hash as the latest version)
+// changes nothing; bad input changes nothing either.
+func (db *DB) ImportBuildings(ctx context.Context, meta geo.BuildingMeta, next func() (geo.Building, error), rep *geo.ImportReport) error {
+	start := time.Now()
+	defer func() { rep.Seconds = time.Since(start).Seconds() }()
+	rep.DryRun = meta.DryRun
+	br := &geo.BuildingImportReport{}
+	rep.Buildings = br
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		return geo.WrapError(geo.EUNAVAILABLE, err, "begin")
+	}
+	defer tx.Rollback(ctx)
+	var known bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM spatial_ref_sys WHERE srid = $1)`, meta.SRID).Scan(&known); err != nil {
+		return geo.WrapError(geo.EUNAVAILABLE, err, "look up SRID")
+	}
+	if !known {
+		return geo.Errorf(geo.EINVALID, "%s: PostGIS does not know EPSG:%d; give the file's coordinate system with --srs EPSG:nnnn", meta.FileName, meta.SRID)
+	}
+	// One building import (or merge assigning buildings) at a time.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('gridd:buildings'))`); err != nil {
+		return err
+	}
+	var latestID int64
+	var latestVersion int
+	var latestHash string
+	err = tx.QueryRow(ctx, `SELECT id, version, file_hash FROM building_sets ORDER BY version DESC LIMIT 1`).Scan(&latestID, &latestVersion, &latestHash)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	if meta.FileHash != "" && latestHash == meta.FileHash {
+		br.SetID, br.Version, rep.Unchanged = latestID, latestVersion, true
+		rep.LayerID, rep.Version = latestID, latestVersion
+		return tx.QueryRow(ctx, `SELECT feature_count FROM building_sets WHERE id = $1`, latestID).Scan(&rep.Features)
+	}
+	br.Version = latestVersion + 1
+	if err := tx.QueryRow(ctx, `INSERT INTO building_sets (version, name, file_name, file_hash, source_srs, encoding)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, br.Version, meta.Name, meta.FileName, meta.FileHash, meta.SRSLabel, rep.Encoding).Scan(&br.SetID); err != nil {
+		return fmt.Errorf("record building set: %w", err)
+	}
+	rep.LayerID, rep.Version = br.SetID, br.Version
+	if _, err := tx.Exec(ctx, buildingStageSQL); err != nil {
+		return err
+	}
+	src := &buildingSource{next: next, srid: meta.SRID, file: meta.FileName, unknownUses: map[string]int{}}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"building_stage"},
+		[]string{"fid", "id", "name", "address", "households", "residents", "floors", "use", "props", "geom"}, src); err != nil {
+		if src.err != nil {
+			return src.err
+		}
+		return geo.WrapError(geo.EINVALID, err, "%s: buildings could not be stored", meta.FileName)
+	}
+	rep.Read = src.n
+	br.Points, br.Footprints = src.points, src.footprints
+	if len(src.unknownUses) > 0 {
+		br.UnknownUses = src.unknownUses
+	}
+	if src.n == 0 {
+		return geo.Errorf(geo.EINVALID, "%s has no buildings", meta.FileName)
+	}
+	var dupID string
+	var dupFirst, dupSecond int
+	err = tx.QueryRow(ctx, `SELECT id, min(fid), (array_agg(fid ORDER BY fid))[2] FROM building_stage GROUP BY id HAVING count(*) > 1 ORDER BY 3 LIMIT 1`).Scan(&dupID, &dupFirst, &dupSecond)
+	if err == nil {
+		return geo.Errorf(geo.EINVALID, "%s: feature %d has the building id %q of feature %d: building ids must be unique (or map another attribute with --code-field)", meta.FileName, dupSecond, dupID, dupFirst)
+	} else if !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	lm := LayerMeta{FileName: meta.FileName, SRID: meta.SRID, SRSFromUser: meta.SRSFromUser, SRSLabel: meta.SRSLabel}
+	if err := checkRawExtent(ctx, tx, lm, src.bound); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, buildingNewSQL, meta.SRID); err != nil {
+		return geo.WrapError(geo.EINVALID, err, "%s: cannot transform from %s", meta.FileName, meta.SRSLabel)
+	}
+	var empty int
+	var ext [4]*float64
+	if err := tx.QueryRow(ctx, buildingDiffSQL).Scan(&br.Added, &br.Removed, &br.Changed, &empty, &ext[0], &ext[1], &ext[2], &ext[3]); err != nil {
+		return err
+	}
+	if empty > 0 {
+		var fid int
+		tx.QueryRow(ctx, `SELECT min(fid) FROM building_new WHERE ST_IsEmpty(geom)`).Scan(&fid)
+		return geo.Errorf(geo.EINVALID, "%s: %d footprints have no area left when made valid (feature %d first): fix or remove them", meta.FileName, empty, fid)
+	}
+	rep.Features = src.n
+	br.Same = src.n - br.Added - br.Changed
+	rep.Extent = [4]float64{*ext[0], *ext[1], *ext[2], *ext[3]}
+	if !meta.AllowOutside && (rep.Extent[0] < chinaExtent[0] || rep.Extent[1] < chinaExtent[1] || rep.Extent[2] > chinaExtent[2] || rep.Extent[3] > chinaExtent[3]) {
+		return geo.Errorf(geo.EINVALID, "%s reaches outside China after transformation from %s (lon %.4f…%.4f, lat %.4f…%.4f): check the coordinate system (--srs), or pass --allow-outside if it really does",
+			meta.FileName, meta.SRSLabel, rep.Extent[0], rep.Extent[2], rep.Extent[1], rep.Extent[3])
+	}
+	if meta.DryRun {
+		rep.LayerID, rep.Version, br.SetID, br.Version = 0, 0, 0, 0
+		return nil
+	}
+	if err := applyBuildingSet(ctx, tx, br.SetID); err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, `SELECT id FROM generations ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	gens, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return err
+	}
+	for _, g := range gens {
+		a, err := assignBuildings(ctx, tx, int(g))
+		if err != nil {
+			return fmt.Errorf("assign buildings to generation %d: %w", g, err)
+		}
+		br.Assignments = append(br.Assignments, a)
+	}
+	repJSON, _ := json.Marshal(rep)
+	if _, err := tx.Exec(ctx, `UPDATE building_sets SET feature_count = $2, report = $3 WHERE id = $1`, br.SetID, rep.Features, repJSON); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return geo.WrapError(geo.EUNAVAILABLE, err, "commit building import")
+	}
+	return nil
+}
+
+// applyBuildingSet makes building_new the current set. A first (or
+// wholesale) load drops the spatial index and builds it again in bulk,
+// which is several times faster than growing it row by row.
+func applyBuildingSet(ctx context.Context, tx pgx.Tx, setID int64) error {
+	var current int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM buildings LIMIT 1000) b`).Scan(&current); err != nil {
+		return err
+	}
+	bulk := current < 1000
+	if bulk {
+		if _, err := tx.Exec(ctx, `DROP INDEX buildings_geom`); err != nil {
+			return err
+		}
+	}
+	for i, q := range buildingApplySQL {
+		var args []any
+		if i >= 2 { // the update and the insert record the set
+			args = []any{setID}
+		}
+		if _, err := tx.Exec(ctx, q, args...); err != nil {
+			return fmt.Errorf("replace the building set: %w", err)
+		}
+	}
+	if bulk {
+		if _, err := tx.Exec(ctx, `CREATE INDEX buildings_geom ON buildings USING gist (geom)`); err != nil {
+			return err
+		}
+	}
+	_, err := tx.Exec(ctx, `ANALYZE buildings`)
+	return err
+}
+
+// buildingSource adapts a building stream to pgx's CopyFromSource:
+// geometry as EWKB in the source SRID, ids checked for duplicates, uses
+// mapped onto the catalogue.
+type buildingSource struct {
+	next               func() (geo.Building, error)
+	srid               int
+	file               string // for messages
+	n                  int
+	row                []any
+	err                error
+	bound              orb.Bound
+	points, footprints int
+	unknownUses        map[string]int
+}
+
+func (s *buildingSource) Next() bool {
+	b, err := s.next()
+	if err == io.EOF {
+		return false
+	}
+	if err != nil {
+		s.err = err
+		return false
+	}
+	s.n++
+	if b.Geometry == nil {
+		s.err = geo.Errorf(geo.EINVALID, "%s: feature %d (building %s) has no geometry", s.file, s.n, b.ID)
+		return false
+	}
+	switch b.Geometry.(type) {
+	case orb.Point:
+		s.points++
+	case orb.Polygon:
+		b.Geometry = orb.MultiPolygon{b.Geometry.(orb.Polygon)}
+		s.footprints++
+	case orb.MultiPolygon:
+		s.footprints++
+	default:
+		s.err = geo.Errorf(geo.EINVALID, "%s: feature %d (building %s) is a %s: a building is a point or a footprint polygon", s.file, s.n, b.ID, b.Geometry.GeoJSONType())
+		return false
+	}
+	if err := checkFinite(b.Geometry); err != nil {
+		s.err = geo.Errorf(geo.EINVALID, "%s: feature %d (building %s): %v", s.file, s.n, b.ID, err)
+		return false
+	}
+	if p, ok := b.Geometry.(orb.Point); ok && (p[0] != p[0] || p[1] != p[1]) {
+		s.err = geo.Errorf(geo.EINVALID, "%s: feature %d (building %s): coordinate is not a number", s.file, s.n, b.ID)
+		return false
+	}
+	if s.n == 1 {
+		s.bound = b.Geometry.Bound()
+	} else {
+		s.bound = s.bound.Union(b.Geometry.Bound())
+	}
+	use, ok := geo.ParseUse(string(b.Use))
+	if !ok {
+		s.unknownUses[string(b.Use)]++
+	}
+	props := b.Props
+	if props == nil {
+		props = map[string]any{}
+	}
+	g, err := ewkb.Marshal(b.Geometry, s.srid)
+	if err != nil {
+		s.err = geo.Errorf(geo.EINVALID, "%s: feature %d: %v", s.file, s.n, err)
+		return false
+	}
+	s.row = []any{s.n, b.ID, b.Name, b.Address, b.Households, b.Residents, b.Floors, string(use), props, g}
+	return true
+}
+
+func (s *buildingSource) Values() ([]any, error) { return s.row, nil }
+func (s *buildingSource) Err() error             { return s.err }

@@ -1,0 +1,171 @@
+package postgis
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gridd/gridd/geo"
+	"github.com/jackc/pgx/v5"
+)
+
+// assignPointsSQL puts every point building of generation $1 that has no
+// grid yet into the grid covering it. Where a point lies on a border
+// shared by grids, the smaller code wins: locate's rule (locateSQL and the
+// in-memory index). The grids drive the join, so that each grid's polygon
+// is prepared once for all the points inside it.
+const assignPointsSQL = `
+INSERT INTO building_grid (generation, building_id, grid_code, share)
+SELECT DISTINCT ON (b.id) $1, b.id, a.code, 1
+FROM areas a
+JOIN buildings b ON ST_Covers(a.geom, b.geom)
+WHERE a.generation = $1 AND a.level = 'grid' AND GeometryType(b.geom) = 'POINT'
+  AND NOT EXISTS (SELECT 1 FROM building_grid bg WHERE bg.generation = $1 AND bg.building_id = b.id)
+ORDER BY b.id, a.code`
+
+// assignFootprintsSQL puts every footprint of generation $1 without a grid
+// into the grid holding the largest share of its area (ties: the smaller
+// code); a footprint inside one grid needs no intersection computed.
+const assignFootprintsSQL = `
+INSERT INTO building_grid (generation, building_id, grid_code, share)
+SELECT DISTINCT ON (b.id) $1, b.id, a.code, s.share
+FROM areas a
+JOIN buildings b ON ST_Intersects(a.geom, b.geom)
+CROSS JOIN LATERAL (SELECT CASE WHEN ST_Covers(a.geom, b.geom) THEN 1.0
+                                ELSE coalesce(ST_Area(ST_Intersection(a.geom, b.geom)) / nullif(ST_Area(b.geom), 0), 0) END AS share) s
+WHERE a.generation = $1 AND a.level = 'grid' AND GeometryType(b.geom) = 'MULTIPOLYGON'
+  AND NOT EXISTS (SELECT 1 FROM building_grid bg WHERE bg.generation = $1 AND bg.building_id = b.id)
+ORDER BY b.id, s.share DESC, a.code`
+
+// assignOutsideSQL records the buildings left over (outside every grid of
+// generation $1, or touching one only along a line) with the nearest grid
+// and its distance in metres: they are reported, never dropped. A
+// footprint that only touches a grid has distance 0.
+const assignOutsideSQL = `
+INSERT INTO building_grid (generation, building_id, grid_code, share, nearest_code, distance_m)
+SELECT $1, b.id, NULL, 0, n.code, ST_Distance(b.geom::geography, n.geom::geography)
+FROM buildings b
+LEFT JOIN LATERAL (SELECT a.code, a.geom FROM areas a WHERE a.generation = $1 AND a.level = 'grid'
+                   ORDER BY a.geom <-> b.geom, a.code LIMIT 1) n ON true
+WHERE NOT EXISTS (SELECT 1 FROM building_grid bg WHERE bg.generation = $1 AND bg.building_id = b.id)`
+
+// rollUpSQL refills the counts of generation $1 from its assignment: per
+// grid first, then per community, street and district by code prefix
+// (codes nest). Areas without buildings get no row: their figure stays the
+// attribute's.
+var rollUpSQL = []string{
+	`DELETE FROM area_counts WHERE generation = $1`,
+	`WITH g AS (
+	    SELECT bg.grid_code AS code, count(*)::int AS n, coalesce(sum(b.households), 0)::int AS hh, coalesce(sum(b.residents), 0)::int AS res
+	    FROM building_grid bg JOIN buildings b ON b.id = bg.building_id
+	    WHERE bg.generation = $1 AND bg.grid_code IS NOT NULL
+	    GROUP BY bg.grid_code
+	)
+	INSERT INTO area_counts (generation, code, level, buildings, households, residents)
+	SELECT $1, c.code, c.level, sum(g.n), sum(g.hh), sum(g.res)
+	FROM g CROSS JOIN LATERAL (VALUES (g.code, 'grid'), (left(g.code, 12), 'community'), (left(g.code, 9), 'street'), (left(g.code, 6), 'district')) c(code, level)
+	WHERE EXISTS (SELECT 1 FROM areas a WHERE a.generation = $1 AND a.code = c.code)
+	GROUP BY c.code, c.level`,
+}
+
+// outsideListSQL lists the buildings of generation $1 outside every grid,
+// the farthest first.
+const outsideListSQL = `
+SELECT building_id, coalesce(nearest_code, ''), coalesce(distance_m, 0)
+FROM building_grid WHERE generation = $1 AND grid_code IS NULL
+ORDER BY distance_m DESC NULLS FIRST, building_id LIMIT 100`
+
+// assignBuildings assigns every building without a grid in generation gen
+// (all of them for a new generation or a first import; the added and
+// changed ones after a re-import) and refills the generation's counts.
+func assignBuildings(ctx context.Context, tx pgx.Tx, gen int) (geo.BuildingAssignment, error) {
+	a := geo.BuildingAssignment{Generation: gen}
+	for _, q := range []string{assignPointsSQL, assignFootprintsSQL, assignOutsideSQL} {
+		if _, err := tx.Exec(ctx, q, gen); err != nil {
+			return a, err
+		}
+	}
+	for _, q := range rollUpSQL {
+		if _, err := tx.Exec(ctx, q, gen); err != nil {
+			return a, fmt.Errorf("roll up counts: %w", err)
+		}
+	}
+	if err := tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE grid_code IS NOT NULL), count(*) FILTER (WHERE grid_code IS NULL)
+		FROM building_grid WHERE generation = $1`, gen).Scan(&a.Assigned, &a.Outside); err != nil {
+		return a, err
+	}
+	if a.Outside > 0 {
+		rows, err := tx.Query(ctx, outsideListSQL, gen)
+		if err != nil {
+			return a, err
+		}
+		a.OutsideList, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (geo.BuildingOutside, error) {
+			var o geo.BuildingOutside
+			err := r.Scan(&o.ID, &o.NearestGrid, &o.DistanceM)
+			return o, err
+		})
+		if err != nil {
+			return a, err
+		}
+	}
+	return a, nil
+}
+
+// movesSQL counts the buildings of generation $1 whose grid differs from
+// the active generation's, and their households.
+const movesSQL = `
+SELECT count(*)::int, coalesce(sum(b.households), 0)::int
+FROM building_grid d
+JOIN building_grid a ON a.building_id = d.building_id AND a.generation = (SELECT id FROM generations WHERE state = 'active')
+JOIN buildings b ON b.id = d.building_id
+WHERE d.generation = $1 AND d.grid_code IS DISTINCT FROM a.grid_code`
+
+// assignDraftBuildings assigns the buildings to the grids of a generation
+// a merge is making (inside its transaction) and says how many would move
+// to another grid than under the active generation; nil when no buildings
+// are loaded.
+func assignDraftBuildings(ctx context.Context, tx pgx.Tx, gen int) (*geo.BuildingMoves, error) {
+	var loaded bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM buildings)`).Scan(&loaded); err != nil || !loaded {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('gridd:buildings'))`); err != nil {
+		return nil, err
+	}
+	a, err := assignBuildings(ctx, tx, gen)
+	if err != nil {
+		return nil, fmt.Errorf("assign buildings: %w", err)
+	}
+	m := &geo.BuildingMoves{Assigned: a.Assigned, Outside: a.Outside}
+	if err := tx.QueryRow(ctx, movesSQL, gen).Scan(&m.Moving, &m.MovingHouseholds); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// AssignBuildings (re)computes the assignment of every building to the
+// grids of generation gen and its counts, in one transaction.
+func (db *DB) AssignBuildings(ctx context.Context, gen int) (geo.BuildingAssignment, error) {
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		return geo.BuildingAssignment{}, geo.WrapError(geo.EUNAVAILABLE, err, "begin")
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('gridd:buildings'))`); err != nil {
+		return geo.BuildingAssignment{}, err
+	}
+	var exists bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM generations WHERE id = $1)`, gen).Scan(&exists); err != nil {
+		return geo.BuildingAssignment{}, err
+	}
+	if !exists {
+		return geo.BuildingAssignment{}, geo.Errorf(geo.ENOTFOUND, "no generation %d", gen)
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM building_grid WHERE generation = $1`, gen); err != nil {
+		return geo.BuildingAssignment{}, err
+	}
+	a, err := assignBuildings(ctx, tx, gen)
+	if err != nil {
+		return a, err
+	}
+	return a, tx.Commit(ctx)
+}

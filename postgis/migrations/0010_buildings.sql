@@ -1,0 +1,69 @@
+-- Buildings (楼栋): what is inside the grids. There is one building set,
+-- versioned like a layer: every import is a version of building_sets (its
+-- file hash makes an identical re-import a no-op, its report says what was
+-- added, removed and changed), and buildings holds the current version's
+-- buildings, keyed by the file's own building id so that what refers to a
+-- building (the household register, later) keeps referring to it across
+-- re-imports.
+CREATE TABLE building_sets (
+    id            bigserial PRIMARY KEY,
+    version       int  NOT NULL UNIQUE,
+    name          text NOT NULL DEFAULT '',
+    file_name     text NOT NULL DEFAULT '',
+    file_hash     text NOT NULL DEFAULT '',
+    source_srs    text NOT NULL DEFAULT 'EPSG:4326',
+    encoding      text NOT NULL DEFAULT '',
+    feature_count int  NOT NULL DEFAULT 0,
+    report        jsonb NOT NULL DEFAULT '{}',
+    created_at    timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE buildings (
+    id         text   PRIMARY KEY CHECK (id <> '' AND length(id) <= 100),
+    set_id     bigint NOT NULL REFERENCES building_sets (id),  -- the version that last added or changed it
+    fid        int    NOT NULL,                                -- position in that file, from 1
+    name       text   NOT NULL DEFAULT '',
+    address    text   NOT NULL DEFAULT '',
+    households int    CHECK (households >= 0),
+    residents  int    CHECK (residents >= 0),
+    floors     int    CHECK (floors >= 0),
+    use        text   NOT NULL DEFAULT '',
+    props      jsonb  NOT NULL DEFAULT '{}',
+    -- A point, or a footprint; lon/lat like every geometry of gridd.
+    geom       geometry(Geometry, 4326) NOT NULL
+               CHECK (GeometryType(geom) IN ('POINT', 'MULTIPOLYGON')),
+    -- What makes a re-imported building "changed": attributes and geometry.
+    digest     text   NOT NULL
+);
+CREATE INDEX buildings_geom ON buildings USING gist (geom);
+
+-- The grid each building belongs to in each generation: computed when
+-- buildings are imported (for every generation) and when a merge makes a
+-- draft, so that activation switches them with the generation. A building
+-- outside every grid has no grid_code and says how far the nearest is.
+CREATE TABLE building_grid (
+    generation   int  NOT NULL REFERENCES generations (id) ON DELETE CASCADE,
+    building_id  text NOT NULL REFERENCES buildings (id) ON DELETE CASCADE,
+    grid_code    text,                 -- NULL: outside every grid
+    share        float8 NOT NULL DEFAULT 1,  -- of the footprint's area in that grid; 1 for points
+    nearest_code text,                 -- outside only: the nearest grid
+    distance_m   float8,               -- outside only: how far it is
+    PRIMARY KEY (generation, building_id)
+);
+CREATE INDEX building_grid_grid ON building_grid (generation, grid_code);
+CREATE INDEX building_grid_building ON building_grid (building_id);
+
+-- Counts from buildings per area (grid, community, street, district) per
+-- generation, rolled up by code prefix (codes nest: a grid's code starts
+-- with its community's, and so on). Refilled with the assignment; read by
+-- the area panel, tiles, exports and OGC features, which state that their
+-- households come from data where a row exists here.
+CREATE TABLE area_counts (
+    generation int  NOT NULL REFERENCES generations (id) ON DELETE CASCADE,
+    code       text NOT NULL,
+    level      text NOT NULL CHECK (level IN ('district', 'street', 'community', 'grid')),
+    buildings  int  NOT NULL,
+    households int  NOT NULL,
+    residents  int  NOT NULL,
+    PRIMARY KEY (generation, code)
+);
