@@ -27,8 +27,8 @@ func TestBuildingMapping(t *testing.T) {
 				t.Fatal(err)
 			}
 			m.Guessed = nil
-			if (m.ID != c.want.ID || m.Name != c.want.Name || m.Address != c.want.Address || m.Households != c.want.Households ||
-				m.Residents != c.want.Residents || m.Floors != c.want.Floors || m.Use != c.want.Use) {
+			if m.ID != c.want.ID || m.Name != c.want.Name || m.Address != c.want.Address || m.Households != c.want.Households ||
+				m.Residents != c.want.Residents || m.Floors != c.want.Floors || m.Use != c.want.Use {
 				t.Errorf("mapping %+v, want %+v", m, c.want)
 			}
 		})

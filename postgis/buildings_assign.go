@@ -50,8 +50,9 @@ WHERE NOT EXISTS (SELECT 1 FROM building_grid bg WHERE bg.generation = $1 AND bg
 
 // rollUpSQL refills the counts of generation $1 from its assignment: per
 // grid first, then per community, street and district by code prefix
-// (codes nest). Areas without buildings get no row: their figure stays the
-// attribute's.
+// (codes nest). Every area gets a row, 0 where no building lies: once
+// buildings are loaded, their count is the figure (an empty grid has no
+// households), not a department's attribute.
 var rollUpSQL = []string{
 	`DELETE FROM area_counts WHERE generation = $1`,
 	`WITH g AS (
@@ -59,12 +60,15 @@ var rollUpSQL = []string{
 	    FROM building_grid bg JOIN buildings b ON b.id = bg.building_id
 	    WHERE bg.generation = $1 AND bg.grid_code IS NOT NULL
 	    GROUP BY bg.grid_code
+	), c AS (
+	    SELECT c.code, sum(g.n) AS n, sum(g.hh) AS hh, sum(g.res) AS res
+	    FROM g CROSS JOIN LATERAL (VALUES (g.code), (left(g.code, 12)), (left(g.code, 9)), (left(g.code, 6))) c(code)
+	    GROUP BY c.code
 	)
 	INSERT INTO area_counts (generation, code, level, buildings, households, residents)
-	SELECT $1, c.code, c.level, sum(g.n), sum(g.hh), sum(g.res)
-	FROM g CROSS JOIN LATERAL (VALUES (g.code, 'grid'), (left(g.code, 12), 'community'), (left(g.code, 9), 'street'), (left(g.code, 6), 'district')) c(code, level)
-	WHERE EXISTS (SELECT 1 FROM areas a WHERE a.generation = $1 AND a.code = c.code)
-	GROUP BY c.code, c.level`,
+	SELECT $1, a.code, a.level, coalesce(c.n, 0), coalesce(c.hh, 0), coalesce(c.res, 0)
+	FROM areas a LEFT JOIN c ON c.code = a.code
+	WHERE a.generation = $1`,
 }
 
 // outsideListSQL lists the buildings of generation $1 outside every grid,

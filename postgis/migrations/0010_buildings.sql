@@ -55,7 +55,9 @@ CREATE INDEX building_grid_building ON building_grid (building_id);
 
 -- Counts from buildings per area (grid, community, street, district) per
 -- generation, rolled up by code prefix (codes nest: a grid's code starts
--- with its community's, and so on). Refilled with the assignment; read by
+-- with its community's, and so on); every area of a generation has a row
+-- once buildings are loaded (0 where none lies). Refilled with the
+-- assignment; read by
 -- the area panel, tiles, exports and OGC features, which state that their
 -- households come from data where a row exists here.
 CREATE TABLE area_counts (
