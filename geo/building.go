@@ -128,16 +128,6 @@ type AreaCounts struct {
 	Residents  int `json:"residents"`
 }
 
-// BuildingPage is one page of the buildings of an area.
-type BuildingPage struct {
-	Generation int        `json:"generation"`
-	Area       string     `json:"area"`
-	Total      int        `json:"total"`
-	Buildings  []Building `json:"buildings"`
-	// GridCodes holds each listed building's grid, by building id.
-	GridCodes map[string]string `json:"grid_codes"`
-}
-
 // BuildingStore keeps the building set, its assignment to every
 // generation's grids and the counts rolled up from it.
 type BuildingStore interface {
@@ -147,11 +137,13 @@ type BuildingStore interface {
 	// AssignBuildings (re)computes the assignment of every building to the
 	// grids of a generation, and its roll-up.
 	AssignBuildings(ctx context.Context, generation int) (BuildingAssignment, error)
-	// BuildingsIn lists the buildings of an area of a generation (0: the
-	// active one), a page at a time.
-	BuildingsIn(ctx context.Context, generation int, area string, offset, limit int) (BuildingPage, error)
-	// Building answers one building and its grid in a generation.
-	Building(ctx context.Context, generation int, id string) (Building, string, error)
+	// BuildingsIn pages through the buildings of an area (any level; ""
+	// every building) of a generation (0: the active one) as GeoJSON
+	// features with their grid.
+	BuildingsIn(ctx context.Context, generation int, area string, offset, limit int) (FeaturePage, error)
+	// Building answers one building as a GeoJSON feature with its grid in
+	// a generation (0: the active one).
+	Building(ctx context.Context, generation int, id string) ([]byte, error)
 }
 
 // BuildingMeta describes a building file being imported.

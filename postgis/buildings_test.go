@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/gridd/gridd/geo"
@@ -155,6 +156,21 @@ func TestBuildingImportAssign(t *testing.T) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("counts %v, want %v", got, want)
+	}
+	// The API's reads: an area's buildings, paged, and one outside.
+	page, err := db.BuildingsIn(ctx, 0, "330212001001", 1, 2)
+	if err != nil || page.Matched != 4 || len(page.Features) != 2 || !strings.Contains(string(page.Features[0]), `"id":"B2"`) {
+		t.Errorf("buildings of the community, page 2: %d matched, %s, %v", page.Matched, page.Features, err)
+	}
+	if page, err := db.BuildingsIn(ctx, gen, "330212001001002", 0, 10); err != nil || page.Matched != 2 {
+		t.Errorf("buildings of grid 002: %+v %v", page, err)
+	}
+	f, err := db.Building(ctx, 0, "B4")
+	if err != nil || !strings.Contains(string(f), `"nearest_grid":"330212001001002"`) || strings.Contains(string(f), `"grid"`) {
+		t.Errorf("building B4: %s %v", f, err)
+	}
+	if _, err := db.Building(ctx, 0, "nope"); geo.ErrorCode(err) != geo.ENOTFOUND {
+		t.Errorf("unknown building: %v", err)
 	}
 	// The same sums straight from the buildings.
 	var sumHH int

@@ -1,0 +1,83 @@
+package postgis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/gridd/gridd/geo"
+	"github.com/jackc/pgx/v5"
+)
+
+// buildingFeatureSQL renders a building of generation $1 as a GeoJSON
+// feature with its grid (or, outside every grid, the nearest and its
+// distance). Format: the FROM/WHERE part.
+const buildingFeatureSQL = `
+SELECT json_build_object('type', 'Feature', 'id', b.id,
+    'properties', json_strip_nulls(json_build_object('id', b.id, 'name', nullif(b.name, ''), 'address', nullif(b.address, ''),
+        'households', b.households, 'residents', b.residents, 'floors', b.floors, 'use', nullif(b.use, ''),
+        'generation', $1::int, 'grid', bg.grid_code, 'share', CASE WHEN bg.grid_code IS NOT NULL THEN round(bg.share::numeric, 4) END,
+        'nearest_grid', bg.nearest_code, 'distance_m', round(bg.distance_m::numeric, 1))),
+    'geometry', ST_AsGeoJSON(b.geom, 7)::json)::text`
+
+// buildingsInSQL pages the buildings of area $2 (a code prefix: the grids
+// of a community start with its code; ” every building) in generation
+// $1, by id. $3 limit, $4 offset. Codes are digits, so the prefix is a
+// range the (generation, grid_code) index answers.
+const buildingsInSQL = buildingFeatureSQL + `
+FROM building_grid bg JOIN buildings b ON b.id = bg.building_id
+WHERE bg.generation = $1 AND ($2 = '' OR (bg.grid_code >= $2 AND bg.grid_code <= $2 || '999999999'))
+ORDER BY b.id LIMIT $3 OFFSET $4`
+
+const buildingsCountSQL = `
+SELECT count(*) FROM building_grid bg
+WHERE bg.generation = $1 AND ($2 = '' OR (bg.grid_code >= $2 AND bg.grid_code <= $2 || '999999999'))`
+
+const buildingByIDSQL = buildingFeatureSQL + `
+FROM buildings b LEFT JOIN building_grid bg ON bg.building_id = b.id AND bg.generation = $1
+WHERE b.id = $2`
+
+// BuildingsIn pages through the buildings of an area of a generation (0:
+// the active one) as GeoJSON features.
+func (db *DB) BuildingsIn(ctx context.Context, generation int, area string, offset, limit int) (geo.FeaturePage, error) {
+	var page geo.FeaturePage
+	gen, err := db.resolveGeneration(ctx, generation)
+	if err != nil {
+		return page, err
+	}
+	pool := db.generationReads(gen)
+	if err := pool.QueryRow(ctx, buildingsCountSQL, gen, area).Scan(&page.Matched); err != nil {
+		return page, geo.WrapError(geo.EUNAVAILABLE, err, "count buildings")
+	}
+	rows, err := pool.Query(ctx, buildingsInSQL, gen, area, limit, offset)
+	if err != nil {
+		return page, geo.WrapError(geo.EUNAVAILABLE, err, "buildings")
+	}
+	page.Features, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (json.RawMessage, error) {
+		var s string
+		err := r.Scan(&s)
+		return json.RawMessage(s), err
+	})
+	if err != nil {
+		return page, geo.WrapError(geo.EUNAVAILABLE, err, "buildings")
+	}
+	return page, nil
+}
+
+// Building answers one building as a GeoJSON feature with its grid in a
+// generation (0: the active one).
+func (db *DB) Building(ctx context.Context, generation int, id string) ([]byte, error) {
+	gen, err := db.resolveGeneration(ctx, generation)
+	if err != nil {
+		return nil, err
+	}
+	var s string
+	err = db.generationReads(gen).QueryRow(ctx, buildingByIDSQL, gen, id).Scan(&s)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, geo.Errorf(geo.ENOTFOUND, "no building %q: list them with GET /api/v1/buildings?area=CODE", id)
+	}
+	if err != nil {
+		return nil, geo.WrapError(geo.EUNAVAILABLE, err, "building %s", id)
+	}
+	return []byte(s), nil
+}
