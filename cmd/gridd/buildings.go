@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"sort"
@@ -92,4 +93,35 @@ func printBuildingReport(w io.Writer, path string, rep geo.ImportReport) {
 			fmt.Fprintf(w, "    building %s: %.0f m from grid %s\n", o.ID, o.DistanceM, o.NearestGrid)
 		}
 	}
+}
+
+// runBuildings runs 'gridd buildings assign --gen N': the assignment of
+// every building to a generation's grids and its counts, computed anew
+// (imports and merges do it themselves; this repairs or measures it).
+func runBuildings(ctx context.Context, args []string, stdout io.Writer) error {
+	usage := geo.Errorf(geo.EINVALID, "use 'gridd buildings assign --gen N' (import buildings with 'gridd import --kind buildings FILE')")
+	if len(args) == 0 || args[0] != "assign" {
+		return usage
+	}
+	fs := flag.NewFlagSet("buildings assign", flag.ContinueOnError)
+	var dbf dbFlags
+	dbf.register(fs)
+	gen := fs.Int("gen", 0, "generation to assign the buildings to (required)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *gen <= 0 || fs.NArg() != 0 {
+		return usage
+	}
+	db, err := dbf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	a, err := db.AssignBuildings(ctx, *gen)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "generation %d: %d buildings in a grid, %d outside every grid\n", a.Generation, a.Assigned, a.Outside)
+	return nil
 }
