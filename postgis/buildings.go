@@ -2,10 +2,13 @@ package postgis
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/gridd/gridd/geo"
@@ -14,23 +17,12 @@ import (
 	"github.com/paulmach/orb/encoding/ewkb"
 )
 
-// buildingStageSQL holds the buildings of one import as read, before they
-// are transformed, checked and compared with the current set set-based.
-const buildingStageSQL = `CREATE TEMP TABLE building_stage (
-    fid int, id text, name text, address text, households int, residents int, floors int, use text, props jsonb, geom geometry
+// buildingNewSQL holds the buildings of one import, copied straight
+// from the file (lon/lat geometry, or the source SRID until transformed),
+// with the digest of what makes a re-imported building "changed".
+const buildingNewSQL = `CREATE TEMP TABLE building_new (
+    fid int, id text COLLATE "C", name text, address text, households int, residents int, floors int, use text, props jsonb, geom geometry, digest text
 ) ON COMMIT DROP`
-
-// buildingNewSQL turns the staged buildings into the new set: lon/lat
-// (from the source SRID $1), footprints made valid, and a digest of all
-// that makes a building "changed" when it is imported again.
-const buildingNewSQL = `
-CREATE TEMP TABLE building_new ON COMMIT DROP AS
-SELECT s.fid, s.id, s.name, s.address, s.households, s.residents, s.floors, s.use, s.props, g.geom,
-       md5(concat_ws(chr(31), s.name, s.address, s.households, s.residents, s.floors, s.use, s.props::text, encode(ST_AsEWKB(g.geom), 'hex'))) AS digest
-FROM building_stage s
-CROSS JOIN LATERAL (SELECT CASE WHEN $1::int IN (4326, 4490) THEN ST_SetSRID(s.geom, 4326) ELSE ST_Transform(ST_SetSRID(s.geom, $1::int), 4326) END AS g OFFSET 0) t
-CROSS JOIN LATERAL (SELECT CASE WHEN GeometryType(t.g) = 'POINT' OR ST_IsValid(t.g) THEN t.g
-                                ELSE ST_Multi(ST_CollectionExtract(ST_MakeValid(t.g), 3)) END AS geom OFFSET 0) g`
 
 // buildingDiffSQL counts what the new set adds, removes and changes, and
 // its extent.
@@ -46,6 +38,7 @@ FROM (SELECT ST_Extent(geom)::geometry AS e FROM building_new) x`
 // assignments with them), changed ones are rewritten and lose their
 // assignments (recomputed after), new ones are inserted. $1 the set id.
 var buildingApplySQL = []string{
+	`DELETE FROM building_grid bg WHERE NOT EXISTS (SELECT 1 FROM building_new n WHERE n.id = bg.building_id)`,
 	`DELETE FROM buildings b WHERE NOT EXISTS (SELECT 1 FROM building_new n WHERE n.id = b.id)`,
 	`DELETE FROM building_grid bg USING building_new n, buildings b
 	 WHERE bg.building_id = n.id AND b.id = n.id AND b.digest <> n.digest`,
@@ -55,6 +48,14 @@ var buildingApplySQL = []string{
 	`INSERT INTO buildings (id, set_id, fid, name, address, households, residents, floors, use, props, geom, digest)
 	 SELECT n.id, $1, n.fid, n.name, n.address, n.households, n.residents, n.floors, n.use, n.props, n.geom, n.digest
 	 FROM building_new n WHERE NOT EXISTS (SELECT 1 FROM buildings b WHERE b.id = n.id)`,
+}
+
+// buildingIndexesSQL are the spatial indexes of buildings, as migration
+// 0010 makes them: one for points and one for footprints, so that the
+// assignment of each kind reads its own.
+var buildingIndexesSQL = []string{
+	`CREATE INDEX buildings_points ON buildings USING gist (geom) WHERE GeometryType(geom) = 'POINT'`,
+	`CREATE INDEX buildings_footprints ON buildings USING gist (geom) WHERE GeometryType(geom) = 'MULTIPOLYGON'`,
 }
 
 // ImportBuildings replaces the building set by the buildings next yields,
@@ -101,12 +102,18 @@ func (db *DB) ImportBuildings(ctx context.Context, meta geo.BuildingMeta, next f
 		return fmt.Errorf("record building set: %w", err)
 	}
 	rep.LayerID, rep.Version = br.SetID, br.Version
-	if _, err := tx.Exec(ctx, buildingStageSQL); err != nil {
+	if _, err := tx.Exec(ctx, buildingNewSQL); err != nil {
 		return err
 	}
+	// Lon/lat (CGCS2000 is WGS84 to within centimetres) is copied as it
+	// is; anything else is transformed by PostGIS after the copy.
+	direct := meta.SRID == 4326 || meta.SRID == 4490
 	src := &buildingSource{next: next, srid: meta.SRID, file: meta.FileName, unknownUses: map[string]int{}}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"building_stage"},
-		[]string{"fid", "id", "name", "address", "households", "residents", "floors", "use", "props", "geom"}, src); err != nil {
+	if direct {
+		src.srid = 4326
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"building_new"},
+		[]string{"fid", "id", "name", "address", "households", "residents", "floors", "use", "props", "geom", "digest"}, src); err != nil {
 		if src.err != nil {
 			return src.err
 		}
@@ -122,7 +129,7 @@ func (db *DB) ImportBuildings(ctx context.Context, meta geo.BuildingMeta, next f
 	}
 	var dupID string
 	var dupFirst, dupSecond int
-	err = tx.QueryRow(ctx, `SELECT id, min(fid), (array_agg(fid ORDER BY fid))[2] FROM building_stage GROUP BY id HAVING count(*) > 1 ORDER BY 3 LIMIT 1`).Scan(&dupID, &dupFirst, &dupSecond)
+	err = tx.QueryRow(ctx, `SELECT id, min(fid), (array_agg(fid ORDER BY fid))[2] FROM building_new GROUP BY id HAVING count(*) > 1 ORDER BY 3 LIMIT 1`).Scan(&dupID, &dupFirst, &dupSecond)
 	if err == nil {
 		return geo.Errorf(geo.EINVALID, "%s: feature %d has the building id %q of feature %d: building ids must be unique (or map another attribute with --code-field)", meta.FileName, dupSecond, dupID, dupFirst)
 	} else if !errors.Is(err, pgx.ErrNoRows) {
@@ -132,8 +139,16 @@ func (db *DB) ImportBuildings(ctx context.Context, meta geo.BuildingMeta, next f
 	if err := checkRawExtent(ctx, tx, lm, src.bound); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, buildingNewSQL, meta.SRID); err != nil {
-		return geo.WrapError(geo.EINVALID, err, "%s: cannot transform from %s", meta.FileName, meta.SRSLabel)
+	if !direct {
+		if _, err := tx.Exec(ctx, `UPDATE building_new SET geom = ST_Transform(geom, 4326)`); err != nil {
+			return geo.WrapError(geo.EINVALID, err, "%s: cannot transform from %s", meta.FileName, meta.SRSLabel)
+		}
+	}
+	if src.footprints > 0 {
+		if _, err := tx.Exec(ctx, `UPDATE building_new SET geom = ST_Multi(ST_CollectionExtract(ST_MakeValid(geom), 3))
+			WHERE GeometryType(geom) = 'MULTIPOLYGON' AND NOT ST_IsValid(geom)`); err != nil {
+			return geo.WrapError(geo.EINVALID, err, "%s: footprints could not be repaired", meta.FileName)
+		}
 	}
 	var empty int
 	var ext [4]*float64
@@ -156,7 +171,7 @@ func (db *DB) ImportBuildings(ctx context.Context, meta geo.BuildingMeta, next f
 		rep.LayerID, rep.Version, br.SetID, br.Version = 0, 0, 0, 0
 		return nil
 	}
-	if err := applyBuildingSet(ctx, tx, br.SetID); err != nil {
+	if err := applyBuildingSet(ctx, tx, br.SetID, br.Added > br.Removed+br.Changed+br.Same); err != nil {
 		return err
 	}
 	rows, err := tx.Query(ctx, `SELECT id FROM generations ORDER BY id`)
@@ -184,23 +199,19 @@ func (db *DB) ImportBuildings(ctx context.Context, meta geo.BuildingMeta, next f
 	return nil
 }
 
-// applyBuildingSet makes building_new the current set. A first (or
-// wholesale) load drops the spatial index and builds it again in bulk,
-// which is several times faster than growing it row by row.
-func applyBuildingSet(ctx context.Context, tx pgx.Tx, setID int64) error {
-	var current int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM buildings LIMIT 1000) b`).Scan(&current); err != nil {
-		return err
-	}
-	bulk := current < 1000
+// applyBuildingSet makes building_new the current set. With bulk (more
+// buildings added than there were) the spatial indexes are dropped and
+// built again at the end, several times faster than growing them row by
+// row.
+func applyBuildingSet(ctx context.Context, tx pgx.Tx, setID int64, bulk bool) error {
 	if bulk {
-		if _, err := tx.Exec(ctx, `DROP INDEX buildings_geom`); err != nil {
+		if _, err := tx.Exec(ctx, `DROP INDEX buildings_points, buildings_footprints`); err != nil {
 			return err
 		}
 	}
 	for i, q := range buildingApplySQL {
 		var args []any
-		if i >= 2 { // the update and the insert record the set
+		if i >= 3 { // the update and the insert record the set
 			args = []any{setID}
 		}
 		if _, err := tx.Exec(ctx, q, args...); err != nil {
@@ -208,8 +219,10 @@ func applyBuildingSet(ctx context.Context, tx pgx.Tx, setID int64) error {
 		}
 	}
 	if bulk {
-		if _, err := tx.Exec(ctx, `CREATE INDEX buildings_geom ON buildings USING gist (geom)`); err != nil {
-			return err
+		for _, q := range buildingIndexesSQL {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return err
+			}
 		}
 	}
 	_, err := tx.Exec(ctx, `ANALYZE buildings`)
@@ -274,17 +287,43 @@ func (s *buildingSource) Next() bool {
 	if !ok {
 		s.unknownUses[string(b.Use)]++
 	}
-	props := b.Props
-	if props == nil {
-		props = map[string]any{}
+	props := []byte("{}")
+	if len(b.Props) > 0 {
+		var err error
+		if props, err = json.Marshal(b.Props); err != nil { // keys sorted: the digest is stable
+			s.err = geo.Errorf(geo.EINVALID, "%s: feature %d: attributes: %v", s.file, s.n, err)
+			return false
+		}
 	}
 	g, err := ewkb.Marshal(b.Geometry, s.srid)
 	if err != nil {
 		s.err = geo.Errorf(geo.EINVALID, "%s: feature %d: %v", s.file, s.n, err)
 		return false
 	}
-	s.row = []any{s.n, b.ID, b.Name, b.Address, b.Households, b.Residents, b.Floors, string(use), props, g}
+	s.row = []any{s.n, b.ID, b.Name, b.Address, b.Households, b.Residents, b.Floors, string(use), props, g,
+		buildingDigest(b, use, props, g)}
 	return true
+}
+
+// buildingDigest sums up what a building is besides its id: attributes
+// and geometry as read. A re-import compares digests to tell the changed
+// buildings from the same ones.
+func buildingDigest(b geo.Building, use geo.BuildingUse, props, geom []byte) string {
+	h := md5.New()
+	n := func(p *int) string {
+		if p == nil {
+			return ""
+		}
+		return strconv.Itoa(*p)
+	}
+	for _, f := range []string{b.Name, b.Address, n(b.Households), n(b.Residents), n(b.Floors), string(use)} {
+		io.WriteString(h, f)
+		h.Write([]byte{0x1f})
+	}
+	h.Write(props)
+	h.Write([]byte{0x1f})
+	h.Write(geom)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 func (s *buildingSource) Values() ([]any, error) { return s.row, nil }

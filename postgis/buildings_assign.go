@@ -83,8 +83,19 @@ ORDER BY distance_m DESC NULLS FIRST, building_id LIMIT 100`
 // changed ones after a re-import) and refills the generation's counts.
 func assignBuildings(ctx context.Context, tx pgx.Tx, gen int) (geo.BuildingAssignment, error) {
 	a := geo.BuildingAssignment{Generation: gen}
-	for _, q := range []string{assignPointsSQL, assignFootprintsSQL, assignOutsideSQL} {
+	for _, q := range []string{assignPointsSQL, assignFootprintsSQL} {
 		if _, err := tx.Exec(ctx, q, gen); err != nil {
+			return a, err
+		}
+	}
+	// Most sets lie inside the coverage: the outside step's anti-join is
+	// run only when some buildings are left.
+	var left bool
+	if err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM buildings) > (SELECT count(*) FROM building_grid WHERE generation = $1)`, gen).Scan(&left); err != nil {
+		return a, err
+	}
+	if left {
+		if _, err := tx.Exec(ctx, assignOutsideSQL, gen); err != nil {
 			return a, err
 		}
 	}
