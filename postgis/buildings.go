@@ -171,7 +171,8 @@ func (db *DB) ImportBuildings(ctx context.Context, meta geo.BuildingMeta, next f
 		rep.LayerID, rep.Version, br.SetID, br.Version = 0, 0, 0, 0
 		return nil
 	}
-	if err := applyBuildingSet(ctx, tx, br.SetID, br.Added > br.Removed+br.Changed+br.Same); err != nil {
+	bulk := br.Added > br.Removed+br.Changed+br.Same
+	if err := applyBuildingSet(ctx, tx, br.SetID, bulk); err != nil {
 		return err
 	}
 	rows, err := tx.Query(ctx, `SELECT id FROM generations ORDER BY id`)
@@ -183,7 +184,9 @@ func (db *DB) ImportBuildings(ctx context.Context, meta geo.BuildingMeta, next f
 		return err
 	}
 	for _, g := range gens {
-		a, err := assignBuildings(ctx, tx, int(g))
+		// A set mostly new is assigned anew; otherwise only its added
+		// and changed buildings are.
+		a, err := assignBuildings(ctx, tx, int(g), bulk)
 		if err != nil {
 			return fmt.Errorf("assign buildings to generation %d: %w", g, err)
 		}

@@ -3,50 +3,57 @@ package postgis
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/gridd/gridd/geo"
 	"github.com/jackc/pgx/v5"
 )
 
-// assignPointsSQL puts every point building of generation $1 that has no
-// grid yet into the grid covering it. Where a point lies on a border
-// shared by grids, the smaller code wins: locate's rule (locateSQL and the
-// in-memory index). The grids drive the join, so that each grid's polygon
-// is prepared once for all the points inside it.
+// The assignment statements write into %[1]s: the generation's partition
+// of building_grid being built (a fresh table: every building is new to
+// it) or building_grid itself when only the buildings a re-import added or
+// changed are assigned; %[2]s is then the condition that skips the
+// buildings already assigned.
+const assignedAlready = `AND NOT EXISTS (SELECT 1 FROM building_grid bg WHERE bg.generation = $1 AND bg.building_id = b.id)`
+
+// assignPointsSQL puts every point building of generation $1 into the grid
+// covering it. Where a point lies on a border shared by grids, the smaller
+// code wins: locate's rule (locateSQL and the in-memory index). The grids
+// drive the join, so that each grid's polygon is prepared once for all the
+// points inside it.
 const assignPointsSQL = `
-INSERT INTO building_grid (generation, building_id, grid_code, share)
-SELECT DISTINCT ON (b.id) $1, b.id, a.code, 1
+INSERT INTO %[1]s (generation, building_id, grid_code, share, households, residents)
+SELECT DISTINCT ON (b.id) $1, b.id, a.code, 1, b.households, b.residents
 FROM areas a
 JOIN buildings b ON ST_Covers(a.geom, b.geom)
-WHERE a.generation = $1 AND a.level = 'grid' AND GeometryType(b.geom) = 'POINT'
-  AND NOT EXISTS (SELECT 1 FROM building_grid bg WHERE bg.generation = $1 AND bg.building_id = b.id)
+WHERE a.generation = $1 AND a.level = 'grid' AND GeometryType(b.geom) = 'POINT' %[2]s
 ORDER BY b.id, a.code`
 
-// assignFootprintsSQL puts every footprint of generation $1 without a grid
-// into the grid holding the largest share of its area (ties: the smaller
-// code); a footprint inside one grid needs no intersection computed.
+// assignFootprintsSQL puts every footprint of generation $1 into the grid
+// holding the largest share of its area (ties: the smaller code); a
+// footprint inside one grid needs no intersection computed.
 const assignFootprintsSQL = `
-INSERT INTO building_grid (generation, building_id, grid_code, share)
-SELECT DISTINCT ON (b.id) $1, b.id, a.code, s.share
+INSERT INTO %[1]s (generation, building_id, grid_code, share, households, residents)
+SELECT DISTINCT ON (b.id) $1, b.id, a.code, s.share, b.households, b.residents
 FROM areas a
 JOIN buildings b ON ST_Intersects(a.geom, b.geom)
 CROSS JOIN LATERAL (SELECT CASE WHEN ST_Covers(a.geom, b.geom) THEN 1.0
                                 ELSE coalesce(ST_Area(ST_Intersection(a.geom, b.geom)) / nullif(ST_Area(b.geom), 0), 0) END AS share) s
-WHERE a.generation = $1 AND a.level = 'grid' AND GeometryType(b.geom) = 'MULTIPOLYGON'
-  AND NOT EXISTS (SELECT 1 FROM building_grid bg WHERE bg.generation = $1 AND bg.building_id = b.id)
+WHERE a.generation = $1 AND a.level = 'grid' AND GeometryType(b.geom) = 'MULTIPOLYGON' %[2]s
 ORDER BY b.id, s.share DESC, a.code`
 
 // assignOutsideSQL records the buildings left over (outside every grid of
 // generation $1, or touching one only along a line) with the nearest grid
 // and its distance in metres: they are reported, never dropped. A
-// footprint that only touches a grid has distance 0.
+// footprint that only touches a grid has distance 0. Format verb: the
+// table written (its rows so far are the assigned buildings).
 const assignOutsideSQL = `
-INSERT INTO building_grid (generation, building_id, grid_code, share, nearest_code, distance_m)
-SELECT $1, b.id, NULL, 0, n.code, ST_Distance(b.geom::geography, n.geom::geography)
+INSERT INTO %[1]s (generation, building_id, grid_code, share, nearest_code, distance_m, households, residents)
+SELECT $1, b.id, NULL, 0, n.code, ST_Distance(b.geom::geography, n.geom::geography), b.households, b.residents
 FROM buildings b
 LEFT JOIN LATERAL (SELECT a.code, a.geom FROM areas a WHERE a.generation = $1 AND a.level = 'grid'
                    ORDER BY a.geom <-> b.geom, a.code LIMIT 1) n ON true
-WHERE NOT EXISTS (SELECT 1 FROM building_grid bg WHERE bg.generation = $1 AND bg.building_id = b.id)`
+WHERE NOT EXISTS (SELECT 1 FROM %[1]s bg WHERE bg.generation = $1 AND bg.building_id = b.id)`
 
 // rollUpSQL refills the counts of generation $1 from its assignment: per
 // grid first, then per community, street and district by code prefix
@@ -56,8 +63,8 @@ WHERE NOT EXISTS (SELECT 1 FROM building_grid bg WHERE bg.generation = $1 AND bg
 var rollUpSQL = []string{
 	`DELETE FROM area_counts WHERE generation = $1`,
 	`WITH g AS (
-	    SELECT bg.grid_code AS code, count(*)::int AS n, coalesce(sum(b.households), 0)::int AS hh, coalesce(sum(b.residents), 0)::int AS res
-	    FROM building_grid bg JOIN buildings b ON b.id = bg.building_id
+	    SELECT bg.grid_code AS code, count(*)::int AS n, coalesce(sum(bg.households), 0)::int AS hh, coalesce(sum(bg.residents), 0)::int AS res
+	    FROM building_grid bg
 	    WHERE bg.generation = $1 AND bg.grid_code IS NOT NULL
 	    GROUP BY bg.grid_code
 	), c AS (
@@ -78,14 +85,53 @@ SELECT building_id, coalesce(nearest_code, ''), coalesce(distance_m, 0)
 FROM building_grid WHERE generation = $1 AND grid_code IS NULL
 ORDER BY distance_m DESC NULLS FIRST, building_id LIMIT 100`
 
-// assignBuildings assigns every building without a grid in generation gen
-// (all of them for a new generation or a first import; the added and
-// changed ones after a re-import) and refills the generation's counts.
-func assignBuildings(ctx context.Context, tx pgx.Tx, gen int) (geo.BuildingAssignment, error) {
+// assignBuildings assigns the buildings to the grids of generation gen
+// and refills its counts. With full (or when the generation has no
+// assignment yet) it builds the generation's partition anew; otherwise it
+// assigns only the buildings without a grid there (those a re-import added
+// or changed).
+func assignBuildings(ctx context.Context, tx pgx.Tx, gen int, full bool) (geo.BuildingAssignment, error) {
 	a := geo.BuildingAssignment{Generation: gen}
-	for _, q := range []string{assignPointsSQL, assignFootprintsSQL} {
-		if _, err := tx.Exec(ctx, q, gen); err != nil {
+	// Sorts of a million rows stay in memory.
+	if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
+		return a, err
+	}
+	g := strconv.Itoa(gen)
+	part := pgx.Identifier{"building_grid_g" + g}.Sanitize()
+	var exists bool
+	if err := tx.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, "building_grid_g"+g).Scan(&exists); err != nil {
+		return a, err
+	}
+	if full || !exists {
+		if exists {
+			if _, err := tx.Exec(ctx, `DROP TABLE `+part); err != nil {
+				return a, err
+			}
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE `+part+` (LIKE building_grid INCLUDING DEFAULTS, CHECK (generation = `+g+`))`); err != nil {
 			return a, err
+		}
+		for _, q := range []string{assignPointsSQL, assignFootprintsSQL} {
+			if _, err := tx.Exec(ctx, fmt.Sprintf(q, part, ""), gen); err != nil {
+				return a, err
+			}
+		}
+		// Indexed in bulk, then attached; the outside step reads the
+		// index.
+		for _, q := range []string{
+			`ALTER TABLE ` + part + ` ADD PRIMARY KEY (generation, building_id)`,
+			`CREATE INDEX ON ` + part + ` (generation, grid_code)`,
+			`ALTER TABLE building_grid ATTACH PARTITION ` + part + ` FOR VALUES IN (` + g + `)`,
+		} {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return a, fmt.Errorf("attach the assignment of generation %d: %w", gen, err)
+			}
+		}
+	} else {
+		for _, q := range []string{assignPointsSQL, assignFootprintsSQL} {
+			if _, err := tx.Exec(ctx, fmt.Sprintf(q, "building_grid", assignedAlready), gen); err != nil {
+				return a, err
+			}
 		}
 	}
 	// Most sets lie inside the coverage: the outside step's anti-join is
@@ -95,7 +141,7 @@ func assignBuildings(ctx context.Context, tx pgx.Tx, gen int) (geo.BuildingAssig
 		return a, err
 	}
 	if left {
-		if _, err := tx.Exec(ctx, assignOutsideSQL, gen); err != nil {
+		if _, err := tx.Exec(ctx, fmt.Sprintf(assignOutsideSQL, part), gen); err != nil {
 			return a, err
 		}
 	}
@@ -128,10 +174,9 @@ func assignBuildings(ctx context.Context, tx pgx.Tx, gen int) (geo.BuildingAssig
 // movesSQL counts the buildings of generation $1 whose grid differs from
 // the active generation's, and their households.
 const movesSQL = `
-SELECT count(*)::int, coalesce(sum(b.households), 0)::int
+SELECT count(*)::int, coalesce(sum(d.households), 0)::int
 FROM building_grid d
 JOIN building_grid a ON a.building_id = d.building_id AND a.generation = (SELECT id FROM generations WHERE state = 'active')
-JOIN buildings b ON b.id = d.building_id
 WHERE d.generation = $1 AND d.grid_code IS DISTINCT FROM a.grid_code`
 
 // assignDraftBuildings assigns the buildings to the grids of a generation
@@ -146,7 +191,7 @@ func assignDraftBuildings(ctx context.Context, tx pgx.Tx, gen int) (*geo.Buildin
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('gridd:buildings'))`); err != nil {
 		return nil, err
 	}
-	a, err := assignBuildings(ctx, tx, gen)
+	a, err := assignBuildings(ctx, tx, gen, true)
 	if err != nil {
 		return nil, fmt.Errorf("assign buildings: %w", err)
 	}
@@ -175,10 +220,7 @@ func (db *DB) AssignBuildings(ctx context.Context, gen int) (geo.BuildingAssignm
 	if !exists {
 		return geo.BuildingAssignment{}, geo.Errorf(geo.ENOTFOUND, "no generation %d", gen)
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM building_grid WHERE generation = $1`, gen); err != nil {
-		return geo.BuildingAssignment{}, err
-	}
-	a, err := assignBuildings(ctx, tx, gen)
+	a, err := assignBuildings(ctx, tx, gen, true)
 	if err != nil {
 		return a, err
 	}

@@ -174,7 +174,7 @@ func TestBuildingImportAssign(t *testing.T) {
 	}
 	// The same sums straight from the buildings.
 	var sumHH int
-	if err := db.Pool.QueryRow(ctx, `SELECT sum(households) FROM buildings b JOIN building_grid bg ON bg.building_id = b.id AND bg.generation = $1 WHERE bg.grid_code IS NOT NULL`, gen).Scan(&sumHH); err != nil {
+	if err := db.Pool.QueryRow(ctx, `SELECT sum(b.households) FROM buildings b JOIN building_grid bg ON bg.building_id = b.id AND bg.generation = $1 WHERE bg.grid_code IS NOT NULL`, gen).Scan(&sumHH); err != nil {
 		t.Fatal(err)
 	}
 	if sumHH != got["330212"][1] {
