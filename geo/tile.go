@@ -60,6 +60,9 @@ type FeatureQuery struct {
 	Offset     int
 	Properties []string // nil: every property
 	ID         string   // one feature by id (a code, or a departmental feature's fid)
+	// Buildings asks for the buildings (with their grid in Generation)
+	// instead of a level or layer.
+	Buildings bool
 }
 
 // FeaturePage is a page of GeoJSON features and how many match in all.

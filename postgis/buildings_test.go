@@ -251,3 +251,36 @@ func TestBuildingBadInputChangesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildingFootprintsProjected imports footprints in a projected
+// coordinate system (CGCS2000 3° zone 40, EPSG:4528) and finds them where
+// their lon/lat twins are, in the OGC collection too.
+func TestBuildingFootprintsProjected(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	gen := buildingCity(t, db, "active")
+	var x0, y0, x1, y1 float64
+	if err := db.Pool.QueryRow(ctx, `SELECT ST_X(a), ST_Y(a), ST_X(b), ST_Y(b) FROM (SELECT
+		ST_Transform(ST_SetSRID(ST_MakePoint(121.5097, 29.806), 4326), 4528) AS a,
+		ST_Transform(ST_SetSRID(ST_MakePoint(121.5107, 29.807), 4326), 4528) AS b) p`).Scan(&x0, &y0, &x1, &y1); err != nil {
+		t.Fatal(err)
+	}
+	var rep geo.ImportReport
+	meta := geo.BuildingMeta{FileName: "gk.shp", FileHash: "gk", SRID: 4528, SRSFromUser: true, SRSLabel: "EPSG:4528"}
+	bs := []geo.Building{{ID: "F1", Households: intp(30), Geometry: footprint(x0, y0, x1, y1)}}
+	if err := db.ImportBuildings(ctx, meta, buildingStream(bs), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := gridOf(t, db, gen, "F1"); got != "330212001001002" {
+		t.Errorf("projected footprint in grid %q, want the one holding 70 %% of it", got)
+	}
+	page, err := db.Features(ctx, geo.FeatureQuery{Buildings: true, Generation: gen, Limit: 10,
+		BBox: &orb.Bound{Min: orb.Point{121.509, 29.805}, Max: orb.Point{121.511, 29.808}}})
+	if err != nil || page.Matched != 1 || !strings.Contains(string(page.Features[0]), `"grid": "330212001001002"`) && !strings.Contains(string(page.Features[0]), `"grid":"330212001001002"`) {
+		t.Errorf("OGC buildings in the box: %d, %s, %v", page.Matched, page.Features, err)
+	}
+	if page, err := db.Features(ctx, geo.FeatureQuery{Buildings: true, Generation: gen, Limit: 10,
+		BBox: &orb.Bound{Min: orb.Point{121.50, 29.80}, Max: orb.Point{121.501, 29.801}}}); err != nil || page.Matched != 0 {
+		t.Errorf("OGC buildings in an empty box: %d, %v", page.Matched, err)
+	}
+}

@@ -48,6 +48,9 @@ const featuresCountSQL = featuresFromSQL + `SELECT count(*) FROM sel`
 // a departmental layer version as GeoJSON (lon/lat, 7 decimals), and how
 // many match in all.
 func (db *DB) Features(ctx context.Context, q geo.FeatureQuery) (geo.FeaturePage, error) {
+	if q.Buildings {
+		return db.buildingFeatures(ctx, q)
+	}
 	var bbox [4]*float64
 	if q.BBox != nil {
 		bbox = [4]*float64{&q.BBox.Min[0], &q.BBox.Min[1], &q.BBox.Max[0], &q.BBox.Max[1]}
