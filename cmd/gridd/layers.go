@@ -260,6 +260,10 @@ func printMergeReport(w io.Writer, rep geo.MergeReport) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%.0f\t\n", d, s.Grids, s.OneToOne, s.Within, s.Split, s.OutsideM2)
 	}
 	tw.Flush()
+	if b := rep.Buildings; b != nil {
+		fmt.Fprintf(w, "\nbuildings: %d in a grid, %d outside every grid; moving grid vs the active generation: %d buildings, %d households\n",
+			b.Assigned, b.Outside, b.Moving, b.MovingHouseholds)
+	}
 	review := map[string]int{}
 	for _, it := range rep.Review {
 		review[it.Kind]++
