@@ -13,6 +13,7 @@ import (
 
 	"github.com/gridd/gridd/geo"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/ewkb"
 )
@@ -33,6 +34,13 @@ SELECT (SELECT count(*) FROM building_new n WHERE NOT EXISTS (SELECT 1 FROM buil
        (SELECT count(*) FROM building_new WHERE ST_IsEmpty(geom)),
        ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e)
 FROM (SELECT ST_Extent(geom)::geometry AS e FROM building_new) x`
+
+// buildingFirstSQL answers what buildingDiffSQL does for a first set
+// copied straight into buildings: everything is added.
+const buildingFirstSQL = `
+SELECT count(*), 0, 0, count(*) FILTER (WHERE ST_IsEmpty(geom)),
+       ST_XMin(ST_Extent(geom)), ST_YMin(ST_Extent(geom)), ST_XMax(ST_Extent(geom)), ST_YMax(ST_Extent(geom))
+FROM buildings`
 
 // buildingApplySQL replaces the set: removed buildings go (their
 // assignments with them), changed ones are rewritten and lose their
@@ -112,10 +120,29 @@ func (db *DB) ImportBuildings(ctx context.Context, meta geo.BuildingMeta, next f
 	if direct {
 		src.srid = 4326
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"building_new"},
-		[]string{"fid", "id", "name", "address", "households", "residents", "floors", "use", "props", "geom", "digest"}, src); err != nil {
+	// The first set in lon/lat is copied straight into buildings, its
+	// indexes built after: nothing to compare it with, and one write of a
+	// million rows instead of two.
+	table, columns := "building_new", []string{"fid", "id", "name", "address", "households", "residents", "floors", "use", "props", "geom", "digest"}
+	first := false
+	if direct && !meta.DryRun {
+		if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM buildings)`).Scan(&first); err != nil {
+			return err
+		}
+	}
+	if first {
+		if _, err := tx.Exec(ctx, `DROP INDEX buildings_points, buildings_footprints`); err != nil {
+			return err
+		}
+		table, columns, src.setID = "buildings", append([]string{"set_id"}, columns...), br.SetID
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{table}, columns, src); err != nil {
 		if src.err != nil {
 			return src.err
+		}
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "23505" {
+			return geo.Errorf(geo.EINVALID, "%s: a building id appears twice (%s): building ids must be unique (or map another attribute with --code-field)", meta.FileName, pe.Detail)
 		}
 		return geo.WrapError(geo.EINVALID, err, "%s: buildings could not be stored", meta.FileName)
 	}
@@ -129,7 +156,10 @@ func (db *DB) ImportBuildings(ctx context.Context, meta geo.BuildingMeta, next f
 	}
 	var dupID string
 	var dupFirst, dupSecond int
-	err = tx.QueryRow(ctx, `SELECT id, min(fid), (array_agg(fid ORDER BY fid))[2] FROM building_new GROUP BY id HAVING count(*) > 1 ORDER BY 3 LIMIT 1`).Scan(&dupID, &dupFirst, &dupSecond)
+	err = pgx.ErrNoRows
+	if !first {
+		err = tx.QueryRow(ctx, `SELECT id, min(fid), (array_agg(fid ORDER BY fid))[2] FROM building_new GROUP BY id HAVING count(*) > 1 ORDER BY 3 LIMIT 1`).Scan(&dupID, &dupFirst, &dupSecond)
+	}
 	if err == nil {
 		return geo.Errorf(geo.EINVALID, "%s: feature %d has the building id %q of feature %d: building ids must be unique (or map another attribute with --code-field)", meta.FileName, dupSecond, dupID, dupFirst)
 	} else if !errors.Is(err, pgx.ErrNoRows) {
@@ -145,19 +175,23 @@ func (db *DB) ImportBuildings(ctx context.Context, meta geo.BuildingMeta, next f
 		}
 	}
 	if src.footprints > 0 {
-		if _, err := tx.Exec(ctx, `UPDATE building_new SET geom = ST_Multi(ST_CollectionExtract(ST_MakeValid(geom), 3))
+		if _, err := tx.Exec(ctx, `UPDATE `+table+` SET geom = ST_Multi(ST_CollectionExtract(ST_MakeValid(geom), 3))
 			WHERE GeometryType(geom) = 'MULTIPOLYGON' AND NOT ST_IsValid(geom)`); err != nil {
 			return geo.WrapError(geo.EINVALID, err, "%s: footprints could not be repaired", meta.FileName)
 		}
 	}
 	var empty int
 	var ext [4]*float64
-	if err := tx.QueryRow(ctx, buildingDiffSQL).Scan(&br.Added, &br.Removed, &br.Changed, &empty, &ext[0], &ext[1], &ext[2], &ext[3]); err != nil {
+	diff := buildingDiffSQL
+	if first {
+		diff = buildingFirstSQL
+	}
+	if err := tx.QueryRow(ctx, diff).Scan(&br.Added, &br.Removed, &br.Changed, &empty, &ext[0], &ext[1], &ext[2], &ext[3]); err != nil {
 		return err
 	}
 	if empty > 0 {
 		var fid int
-		tx.QueryRow(ctx, `SELECT min(fid) FROM building_new WHERE ST_IsEmpty(geom)`).Scan(&fid)
+		tx.QueryRow(ctx, `SELECT min(fid) FROM `+table+` WHERE ST_IsEmpty(geom)`).Scan(&fid)
 		return geo.Errorf(geo.EINVALID, "%s: %d footprints have no area left when made valid (feature %d first): fix or remove them", meta.FileName, empty, fid)
 	}
 	rep.Features = src.n
@@ -172,7 +206,13 @@ func (db *DB) ImportBuildings(ctx context.Context, meta geo.BuildingMeta, next f
 		return nil
 	}
 	bulk := br.Added > br.Removed+br.Changed+br.Same
-	if err := applyBuildingSet(ctx, tx, br.SetID, bulk); err != nil {
+	if first {
+		for _, q := range append(buildingIndexesSQL, `ANALYZE buildings`) {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return err
+			}
+		}
+	} else if err := applyBuildingSet(ctx, tx, br.SetID, bulk); err != nil {
 		return err
 	}
 	rows, err := tx.Query(ctx, `SELECT id FROM generations ORDER BY id`)
@@ -239,6 +279,7 @@ type buildingSource struct {
 	next               func() (geo.Building, error)
 	srid               int
 	file               string // for messages
+	setID              int64  // > 0: rows go straight into buildings, of this set
 	n                  int
 	row                []any
 	err                error
@@ -305,6 +346,9 @@ func (s *buildingSource) Next() bool {
 	}
 	s.row = []any{s.n, b.ID, b.Name, b.Address, b.Households, b.Residents, b.Floors, string(use), props, g,
 		buildingDigest(b, use, props, g)}
+	if s.setID > 0 {
+		s.row = append([]any{s.setID}, s.row...)
+	}
 	return true
 }
 

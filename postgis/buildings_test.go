@@ -227,6 +227,18 @@ func TestBuildingBadInputChangesNothing(t *testing.T) {
 		}
 		return s
 	}
+	// A first import goes straight into buildings: a duplicate id there is
+	// refused as well, and leaves nothing behind.
+	fresh := pgtest.NewDB(t)
+	var rep geo.ImportReport
+	err := fresh.ImportBuildings(ctx, geo.BuildingMeta{FileName: "dup.geojson", FileHash: "d", SRID: 4326, SRSLabel: "EPSG:4326"},
+		buildingStream(append(testBuildings(), geo.Building{ID: "B3", Geometry: orb.Point{121.501, 29.801}})), &rep)
+	var n int
+	fresh.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM buildings) + (SELECT count(*) FROM building_sets)`).Scan(&n)
+	if geo.ErrorCode(err) != geo.EINVALID || n != 0 {
+		t.Errorf("first import with a duplicate id: %v, %d rows left", err, n)
+	}
+	t.Logf("first import, duplicate: %v", err)
 	before := state()
 	for _, c := range []struct {
 		name string
