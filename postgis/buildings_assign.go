@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/gridd/gridd/geo"
 	"github.com/jackc/pgx/v5"
@@ -42,26 +41,6 @@ CROSS JOIN LATERAL (SELECT CASE WHEN ST_Covers(a.geom, b.geom) THEN 1.0
                                 ELSE coalesce(ST_Area(ST_Intersection(a.geom, b.geom)) / nullif(ST_Area(b.geom), 0), 0) END AS share) s
 WHERE a.generation = $1 AND a.level = 'grid' AND GeometryType(b.geom) = 'MULTIPOLYGON' %[2]s
 ORDER BY b.id, s.share DESC, a.code`
-
-// assignNewSQL builds a generation's partition (format verb) from both
-// statements above, its columns those of building_grid.
-const assignNewSQL = `
-CREATE TABLE %s AS
-SELECT $1::int AS generation, building_id, grid_code, share, NULL::text AS nearest_code, NULL::float8 AS distance_m, households, residents
-FROM (SELECT DISTINCT ON (b.id) b.id AS building_id, a.code COLLATE "C" AS grid_code, 1::float8 AS share, b.households, b.residents
-      FROM areas a
-      JOIN buildings b ON ST_Covers(a.geom, b.geom)
-      WHERE a.generation = $1 AND a.level = 'grid' AND GeometryType(b.geom) = 'POINT'
-      ORDER BY b.id, a.code) p
-UNION ALL
-SELECT $1::int, building_id, grid_code, share, NULL::text, NULL::float8, households, residents
-FROM (SELECT DISTINCT ON (b.id) b.id AS building_id, a.code COLLATE "C" AS grid_code, s.share::float8 AS share, b.households, b.residents
-      FROM areas a
-      JOIN buildings b ON ST_Intersects(a.geom, b.geom)
-      CROSS JOIN LATERAL (SELECT CASE WHEN ST_Covers(a.geom, b.geom) THEN 1.0
-                                      ELSE coalesce(ST_Area(ST_Intersection(a.geom, b.geom)) / nullif(ST_Area(b.geom), 0), 0) END AS share) s
-      WHERE a.generation = $1 AND a.level = 'grid' AND GeometryType(b.geom) = 'MULTIPOLYGON'
-      ORDER BY b.id, s.share DESC, a.code) f`
 
 // assignOutsideSQL records the buildings left over (outside every grid of
 // generation $1, or touching one only along a line) with the nearest grid
@@ -129,18 +108,18 @@ func assignBuildings(ctx context.Context, tx pgx.Tx, gen int, full bool) (geo.Bu
 				return a, err
 			}
 		}
-		// CREATE TABLE AS may run in parallel where INSERT may not; it
-		// takes no parameters, so the generation (a number) is written in.
-		for _, q := range []string{`SET LOCAL parallel_setup_cost = 0`, `SET LOCAL parallel_tuple_cost = 0`, `SET LOCAL min_parallel_table_scan_size = 0`,
-			strings.ReplaceAll(fmt.Sprintf(assignNewSQL, part), "$1", g)} {
-			if _, err := tx.Exec(ctx, q); err != nil {
+		if _, err := tx.Exec(ctx, `CREATE TABLE `+part+` (LIKE building_grid INCLUDING DEFAULTS, CHECK (generation = `+g+`))`); err != nil {
+			return a, err
+		}
+		for _, q := range []string{assignPointsSQL, assignFootprintsSQL} {
+			if _, err := tx.Exec(ctx, fmt.Sprintf(q, part, ""), gen); err != nil {
 				return a, err
 			}
 		}
 		// Indexed in bulk, then attached; the outside step reads the
 		// index.
 		for _, q := range []string{
-			`ALTER TABLE ` + part + ` ALTER share SET NOT NULL, ADD PRIMARY KEY (generation, building_id)`,
+			`ALTER TABLE ` + part + ` ADD PRIMARY KEY (generation, building_id)`,
 			`CREATE INDEX ON ` + part + ` (generation, grid_code)`,
 			`ALTER TABLE building_grid ATTACH PARTITION ` + part + ` FOR VALUES IN (` + g + `)`,
 		} {
