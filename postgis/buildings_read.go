@@ -53,11 +53,7 @@ func (db *DB) BuildingsIn(ctx context.Context, generation int, area string, offs
 	if err != nil {
 		return page, geo.WrapError(geo.EUNAVAILABLE, err, "buildings")
 	}
-	page.Features, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (json.RawMessage, error) {
-		var s string
-		err := r.Scan(&s)
-		return json.RawMessage(s), err
-	})
+	page.Features, err = collectJSON(rows)
 	if err != nil {
 		return page, geo.WrapError(geo.EUNAVAILABLE, err, "buildings")
 	}
@@ -126,13 +122,18 @@ func (db *DB) buildingFeatures(ctx context.Context, q geo.FeatureQuery) (geo.Fea
 	if err != nil {
 		return page, geo.WrapError(geo.EUNAVAILABLE, err, "buildings")
 	}
-	page.Features, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (json.RawMessage, error) {
-		var s string
-		err := r.Scan(&s)
-		return json.RawMessage(s), err
-	})
+	page.Features, err = collectJSON(rows)
 	if err != nil {
 		return page, geo.WrapError(geo.EUNAVAILABLE, err, "buildings")
 	}
 	return page, nil
+}
+
+// collectJSON reads rows of one text column, each a JSON document.
+func collectJSON(rows pgx.Rows) ([]json.RawMessage, error) {
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (json.RawMessage, error) {
+		var s string
+		err := r.Scan(&s)
+		return json.RawMessage(s), err
+	})
 }
