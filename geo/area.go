@@ -111,19 +111,25 @@ type AreaHit struct {
 // (its chain, district first, the area itself last), its size, who is
 // responsible for it, its open and overdue cases, and its children.
 type AreaDetail struct {
-	Generation   int          `json:"generation"`
-	Code         string       `json:"code"`
-	Name         string       `json:"name"`
-	Level        Level        `json:"level"`
-	Chain        []AreaRef    `json:"chain"`
-	AreaM2       float64      `json:"area_m2"`
-	Households   *int         `json:"households"`
-	Population   *int         `json:"population"`
-	BBox         [4]float64   `json:"bbox"`
-	People       []AreaPerson `json:"people"`
-	OpenCases    int          `json:"open_cases"`
-	OverdueCases int          `json:"overdue_cases"`
-	Children     []AreaChild  `json:"children"`
+	Generation int       `json:"generation"`
+	Code       string    `json:"code"`
+	Name       string    `json:"name"`
+	Level      Level     `json:"level"`
+	Chain      []AreaRef `json:"chain"`
+	AreaM2     float64   `json:"area_m2"`
+	Households *int      `json:"households"`
+	// HouseholdsSource says where Households comes from: SourceData
+	// (counted from buildings), SourceAttribute (a department's
+	// attribute), or "" when neither has a figure.
+	HouseholdsSource string       `json:"households_source"`
+	Buildings        *int         `json:"buildings,omitempty"` // counted from data
+	Residents        *int         `json:"residents,omitempty"` // counted from data
+	Population       *int         `json:"population"`
+	BBox             [4]float64   `json:"bbox"`
+	People           []AreaPerson `json:"people"`
+	OpenCases        int          `json:"open_cases"`
+	OverdueCases     int          `json:"overdue_cases"`
+	Children         []AreaChild  `json:"children"`
 }
 
 // AreaPerson is one responsibility held for an area: the person, the

@@ -4,6 +4,9 @@ import "time"
 
 // ImportRequest says how to import one file as a source layer.
 type ImportRequest struct {
+	// Kind is what the file holds: "" or "layer" a boundary layer of a
+	// level, "buildings" the building set (Level and Dept unused).
+	Kind     string `json:"kind,omitempty"`
 	Level    Level  `json:"level"`
 	Dept     string `json:"dept,omitempty"` // department code; "" for admin layers
 	Name     string `json:"name,omitempty"` // default: the file name
@@ -16,9 +19,13 @@ type ImportRequest struct {
 	NameField       string `json:"name_field,omitempty"`
 	ParentField     string `json:"parent_field,omitempty"`
 	HouseholdsField string `json:"households_field,omitempty"`
-	PopulationField string `json:"population_field,omitempty"`
-	Encoding        string `json:"encoding,omitempty"`
-	Table           string `json:"table,omitempty"`
+	PopulationField string `json:"population_field,omitempty"` // of buildings: residents
+	// Of buildings only: the attributes of the address (门牌), floors and use.
+	AddressField string `json:"address_field,omitempty"`
+	FloorsField  string `json:"floors_field,omitempty"`
+	UseField     string `json:"use_field,omitempty"`
+	Encoding     string `json:"encoding,omitempty"`
+	Table        string `json:"table,omitempty"`
 	// Attribution credits the layer's makers (e.g. "网格: 某区综治中心 2024");
 	// maps of the generations merged from it show it.
 	Attribution string `json:"attribution,omitempty"`
@@ -31,6 +38,12 @@ type ImportRequest struct {
 	// other types, instead of refusing it.
 	SkipBad bool `json:"skip_bad,omitempty"`
 }
+
+// Kinds of import.
+const (
+	KindLayer     = "layer"
+	KindBuildings = "buildings"
+)
 
 // ImportReport tells what an import found and did.
 type ImportReport struct {
@@ -53,6 +66,9 @@ type ImportReport struct {
 	AreaM2    float64           `json:"area_m2"`
 	Issues    []FeatureIssue    `json:"issues,omitempty"`
 	Seconds   float64           `json:"seconds"`
+	// Buildings is what an import of buildings (Kind "buildings") did
+	// besides reading; LayerID and Version are then the building set's.
+	Buildings *BuildingImportReport `json:"buildings,omitempty"`
 }
 
 // FeatureIssue is one feature an import changed, dropped or skipped.

@@ -97,6 +97,10 @@ type MergeReport struct {
 	Lineage    map[string]int          `json:"lineage"`
 	Crosswalk  map[string]*DeptSummary `json:"crosswalk"`
 	Review     []ReviewItem            `json:"review"`
+	// Buildings says how the building set falls into the draft's grids and
+	// how many buildings (and households) move grid against the active
+	// generation; nil when no buildings are loaded.
+	Buildings *BuildingMoves `json:"buildings,omitempty"`
 	// Seconds each step took, for whoever wonders where a slow merge spends
 	// its time.
 	Timings map[string]float64 `json:"timings"`

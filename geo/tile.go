@@ -44,6 +44,9 @@ type TileCatalog struct {
 	// Attribution of each generation that has one: the distinct
 	// attributions of the layers it was merged from, on one line.
 	Attribution map[int]string
+	// BuildingSet is the latest building set's id (0: none): the counts
+	// tiles carry change with it, so it is part of their cache key.
+	BuildingSet int64
 }
 
 // FeatureQuery asks for a page of features of one collection: a level of
@@ -57,6 +60,9 @@ type FeatureQuery struct {
 	Offset     int
 	Properties []string // nil: every property
 	ID         string   // one feature by id (a code, or a departmental feature's fid)
+	// Buildings asks for the buildings (with their grid in Generation)
+	// instead of a level or layer.
+	Buildings bool
 }
 
 // FeaturePage is a page of GeoJSON features and how many match in all.

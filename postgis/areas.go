@@ -50,13 +50,18 @@ func (db *DB) SearchAreas(ctx context.Context, q geo.AreaQuery) ([]geo.AreaHit, 
 
 // areaSQL reads one area of generation $1 by code $2 with its chain
 // (the areas whose codes are prefixes of it, top down), its geodesic
-// area in m² and its extent.
+// area in m² and its extent. Its households are counted from buildings
+// where they are loaded (area_counts), else the department's attribute,
+// and say which.
 const areaSQL = `
-SELECT a.name, a.level, a.households, a.population, ST_Area(a.geom::geography),
+SELECT a.name, a.level, coalesce(c.households, a.households),
+       CASE WHEN c.code IS NOT NULL THEN 'data' WHEN a.households IS NOT NULL THEN 'attribute' ELSE '' END,
+       c.buildings, c.residents, a.population, ST_Area(a.geom::geography),
        ST_XMin(b.b), ST_YMin(b.b), ST_XMax(b.b), ST_YMax(b.b),
        (SELECT json_agg(json_build_object('code', p.code, 'name', p.name) ORDER BY length(p.code))
         FROM areas p WHERE p.generation = $1 AND p.code IN (left($2, 6), left($2, 9), left($2, 12), $2))
-FROM areas a, LATERAL (SELECT Box2D(a.geom) AS b) b
+FROM areas a CROSS JOIN LATERAL (SELECT Box2D(a.geom) AS b) b
+LEFT JOIN area_counts c ON c.generation = a.generation AND c.code = a.code
 WHERE a.generation = $1 AND a.code = $2`
 
 // areaPeopleSQL lists the active people responsible for area $1, by
@@ -104,7 +109,7 @@ func (db *DB) Area(ctx context.Context, code string) (geo.AreaDetail, error) {
 	}
 	d := geo.AreaDetail{Generation: gen, Code: code, People: []geo.AreaPerson{}, Children: []geo.AreaChild{}}
 	var chain []byte
-	err = db.Pool.QueryRow(ctx, areaSQL, gen, code).Scan(&d.Name, &d.Level, &d.Households, &d.Population, &d.AreaM2,
+	err = db.Pool.QueryRow(ctx, areaSQL, gen, code).Scan(&d.Name, &d.Level, &d.Households, &d.HouseholdsSource, &d.Buildings, &d.Residents, &d.Population, &d.AreaM2,
 		&d.BBox[0], &d.BBox[1], &d.BBox[2], &d.BBox[3], &chain)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return d, geo.Errorf(geo.ENOTFOUND, "no area %s in the active generation %d: search with GET /api/v1/areas?q=", code, gen)

@@ -86,5 +86,8 @@ func (db *DB) GenerateDemo(ctx context.Context, in DemoInput) error {
 	if _, err := tx.Exec(ctx, demoSQL); err != nil {
 		return fmt.Errorf("generate demo city: %w", err)
 	}
+	if err := generateDemoBuildings(ctx, tx); err != nil {
+		return err
+	}
 	return tx.Commit(ctx)
 }

@@ -13,11 +13,16 @@ import (
 	"github.com/paulmach/orb/encoding/wkb"
 )
 
-// exportAreasSQL lists the areas of one level of a generation for export.
+// exportAreasSQL lists the areas of one level of a generation for export,
+// their households counted from buildings where they are loaded (else the
+// attribute) with the source stated.
 const exportAreasSQL = `
-SELECT code, name, parent_code, level, households, population, round(area_m2::numeric, 1)::float8, review,
-       CASE WHEN $3 THEN ST_AsGeoJSON(geom, 7) ELSE ST_AsText(geom, 7) END
-FROM areas WHERE generation = $1 AND level = $2 ORDER BY code`
+SELECT a.code, a.name, a.parent_code, a.level, coalesce(n.households, a.households),
+       CASE WHEN n.code IS NOT NULL THEN 'data' WHEN a.households IS NOT NULL THEN 'attribute' ELSE '' END,
+       a.population, round(a.area_m2::numeric, 1)::float8, a.review,
+       CASE WHEN $3 THEN ST_AsGeoJSON(a.geom, 7) ELSE ST_AsText(a.geom, 7) END
+FROM areas a LEFT JOIN area_counts n ON n.generation = a.generation AND n.code = a.code
+WHERE a.generation = $1 AND a.level = $2 ORDER BY a.code`
 
 // ExportAreas writes one level of a generation (0: active) as a GeoJSON
 // FeatureCollection (EPSG:4326) or as CSV with WKT, streaming row by row.
@@ -37,24 +42,24 @@ func (db *DB) ExportAreas(ctx context.Context, generation int, level geo.Level, 
 	var cw *csv.Writer
 	if format == "csv" {
 		cw = csv.NewWriter(w)
-		cw.Write([]string{"code", "name", "parent", "level", "households", "population", "area_m2", "review", "wkt"})
+		cw.Write([]string{"code", "name", "parent", "level", "households", "households_source", "population", "area_m2", "review", "wkt"})
 	} else {
 		fmt.Fprintf(w, `{"type":"FeatureCollection","name":"%s","generation":%d,"features":[`, level.Plural(), gen)
 	}
 	n := 0
 	for rows.Next() {
-		var code, name, parent, lvl, review, geom string
+		var code, name, parent, lvl, hhSource, review, geom string
 		var hh, pop *int
 		var area float64
-		if err := rows.Scan(&code, &name, &parent, &lvl, &hh, &pop, &area, &review, &geom); err != nil {
+		if err := rows.Scan(&code, &name, &parent, &lvl, &hh, &hhSource, &pop, &area, &review, &geom); err != nil {
 			return err
 		}
 		if cw != nil {
-			cw.Write([]string{code, name, parent, lvl, intOrEmpty(hh), intOrEmpty(pop), strconv.FormatFloat(area, 'f', 1, 64), review, geom})
+			cw.Write([]string{code, name, parent, lvl, intOrEmpty(hh), hhSource, intOrEmpty(pop), strconv.FormatFloat(area, 'f', 1, 64), review, geom})
 			continue
 		}
 		props, _ := json.Marshal(map[string]any{"code": code, "name": name, "parent": parent, "level": lvl,
-			"households": hh, "population": pop, "area_m2": area, "review": review})
+			"households": hh, "households_source": hhSource, "population": pop, "area_m2": area, "review": review})
 		if n > 0 {
 			io.WriteString(w, ",")
 		}
@@ -74,10 +79,12 @@ func (db *DB) ExportAreas(ctx context.Context, generation int, level geo.Level, 
 
 // eachAreaSQL streams the areas of one level of a generation with their
 // exact geometry (WKB, no rounding) for the file exporters.
+// Households are counted from buildings where they are loaded.
 const eachAreaSQL = `
-SELECT code, name, parent_code, households, population, round(area_m2::numeric, 1)::float8, review,
-       ST_AsBinary(geom, 'NDR')
-FROM areas WHERE generation = $1 AND level = $2 ORDER BY code`
+SELECT a.code, a.name, a.parent_code, coalesce(n.households, a.households), a.population, round(a.area_m2::numeric, 1)::float8, a.review,
+       ST_AsBinary(a.geom, 'NDR')
+FROM areas a LEFT JOIN area_counts n ON n.generation = a.generation AND n.code = a.code
+WHERE a.generation = $1 AND a.level = $2 ORDER BY a.code`
 
 // EachArea calls fn with every area of one level of a generation (0: the
 // active one), in code order, with its area in m² and the merge's reason

@@ -206,6 +206,10 @@ func (db *DB) Merge(ctx context.Context, p geo.MergeParams) (geo.MergeReport, er
 	if err := fillReport(ctx, tx, &rep); err != nil {
 		return rep, err
 	}
+	if rep.Buildings, err = assignDraftBuildings(ctx, tx, rep.Generation); err != nil {
+		return rep, err
+	}
+	lap("buildings")
 	if _, err := tx.Exec(ctx, dropMergeTablesSQL); err != nil {
 		return rep, err
 	}

@@ -10,13 +10,18 @@ import (
 // featuresFromSQL selects the features a FeatureQuery names, with their
 // GeoJSON properties, id and geometry: areas of a level of a generation
 // ($1, $2), or the features of a departmental layer version ($3), within
-// a lon/lat box ($4-$7, NULL: anywhere), one by id ($8, ”: all).
+// a lon/lat box ($4-$7, NULL: anywhere), one by id ($8, ”: all). An
+// area's households are counted from buildings where they are loaded,
+// else the attribute, and households_source says which.
 const featuresFromSQL = `
 WITH f AS (
     SELECT a.code AS id, a.code AS sort_key, a.geom,
            jsonb_build_object('code', a.code, 'name', a.name, 'level', a.level, 'parent', a.parent_code,
-                              'households', a.households, 'population', a.population, 'area_m2', round(a.area_m2::numeric, 1)) AS props
-    FROM areas a
+                              'households', coalesce(n.households, a.households),
+                              'households_source', CASE WHEN n.code IS NOT NULL THEN 'data' WHEN a.households IS NOT NULL THEN 'attribute' END,
+                              'buildings', n.buildings, 'residents', n.residents,
+                              'population', a.population, 'area_m2', round(a.area_m2::numeric, 1)) AS props
+    FROM areas a LEFT JOIN area_counts n ON n.generation = a.generation AND n.code = a.code
     WHERE $3::bigint = 0 AND a.generation = $1 AND a.level = $2 AND ($8 = '' OR a.code = $8)
     UNION ALL
     SELECT s.fid::text, lpad(s.fid::text, 10, '0'), s.geom,
@@ -43,6 +48,9 @@ const featuresCountSQL = featuresFromSQL + `SELECT count(*) FROM sel`
 // a departmental layer version as GeoJSON (lon/lat, 7 decimals), and how
 // many match in all.
 func (db *DB) Features(ctx context.Context, q geo.FeatureQuery) (geo.FeaturePage, error) {
+	if q.Buildings {
+		return db.buildingFeatures(ctx, q)
+	}
 	var bbox [4]*float64
 	if q.BBox != nil {
 		bbox = [4]*float64{&q.BBox.Min[0], &q.BBox.Min[1], &q.BBox.Max[0], &q.BBox.Max[1]}

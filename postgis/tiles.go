@@ -69,11 +69,14 @@ SELECT coalesce((
     SELECT ST_AsMVT(t, $8, $9::int, 'geom', 'id')
     FROM (
         SELECT a.code::bigint AS id, a.code, CASE WHEN $10 THEN a.name END AS name, a.level, a.parent_code AS parent,
-               CASE WHEN $10 THEN a.households END AS households,
+               CASE WHEN $10 THEN coalesce(n.households, a.households) END AS households,
+               CASE WHEN $10 THEN CASE WHEN n.code IS NOT NULL THEN 'data' WHEN a.households IS NOT NULL THEN 'attribute' END END AS households_source,
                gridd_mvt_geom(g.geom, env.e, $9::int, $9::int / 64) AS geom
         FROM hit
         JOIN tile_areas g ON g.generation = $4 AND g.datum = $5 AND g.band = $6 AND g.level = $7 AND g.code = hit.code
-        JOIN areas a ON a.generation = $4 AND a.code = hit.code, env
+        JOIN areas a ON a.generation = $4 AND a.code = hit.code
+        LEFT JOIN area_counts n ON n.generation = $4 AND n.code = hit.code
+        CROSS JOIN env
     ) t
     WHERE NOT ST_IsEmpty(geom)
 ), ''::bytea)`
@@ -204,8 +207,9 @@ func (db *DB) TileCatalog(ctx context.Context) (geo.TileCatalog, error) {
 		                                 'version', l.version, 'name', l.name, 'features', l.feature_count, 'attribution', l.attribution) ORDER BY l.dept_code)
 		                 FROM (SELECT DISTINCT ON (dept_code) * FROM source_layers WHERE dept_code IS NOT NULL AND level = 'grid'
 		                       ORDER BY dept_code, version DESC) l JOIN departments d ON d.code = l.dept_code), '[]'),
-		       coalesce((SELECT json_object_agg(id, array_to_string(attribution, ' · ')) FROM generations WHERE attribution <> '{}'), '{}')`).
-		Scan(&c.Active, &c.Generations, &depts, &attrib)
+		       coalesce((SELECT json_object_agg(id, array_to_string(attribution, ' · ')) FROM generations WHERE attribution <> '{}'), '{}'),
+		       coalesce((SELECT max(id) FROM building_sets), 0)`).
+		Scan(&c.Active, &c.Generations, &depts, &attrib, &c.BuildingSet)
 	if err != nil {
 		return c, geo.WrapError(geo.EUNAVAILABLE, err, "read the tile catalog")
 	}

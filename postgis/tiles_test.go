@@ -448,8 +448,9 @@ type areaInTile struct {
 func areasInTile(t *testing.T, db *postgis.DB, gen int, level string, tile maptile.Tile) map[string]areaInTile {
 	t.Helper()
 	rows, err := db.Pool.Query(context.Background(), `
-		SELECT code, name, households, ST_Area(ST_Intersection(ST_SetSRID(ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope($3, $4, $5), 4096, 64, true), 0), ST_MakeEnvelope(0, 0, 4096, 4096)))
-		FROM areas WHERE generation = $1 AND level = $2 AND ST_Intersects(geom, ST_Transform(ST_TileEnvelope($3, $4, $5, margin => 64.0 / 4096), 4326))`,
+		SELECT a.code, a.name, coalesce(n.households, a.households), ST_Area(ST_Intersection(ST_SetSRID(ST_AsMVTGeom(ST_Transform(a.geom, 3857), ST_TileEnvelope($3, $4, $5), 4096, 64, true), 0), ST_MakeEnvelope(0, 0, 4096, 4096)))
+		FROM areas a LEFT JOIN area_counts n ON n.generation = a.generation AND n.code = a.code
+		WHERE a.generation = $1 AND a.level = $2 AND ST_Intersects(a.geom, ST_Transform(ST_TileEnvelope($3, $4, $5, margin => 64.0 / 4096), 4326))`,
 		gen, level, int(tile.Z), int(tile.X), int(tile.Y))
 	if err != nil {
 		t.Fatal(err)

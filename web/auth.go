@@ -118,6 +118,8 @@ var policy = map[string]access{
 	// The operator console: area search and panel, incident tiles.
 	"GET /api/v1/areas":                                         allow("", readers...), // scoped in the handler
 	"GET /api/v1/areas/{code:[0-9]+}":                           allow("", readers...),
+	"GET /api/v1/buildings":                                     allow("", readers...),     // scoped in the handler
+	"GET /api/v1/buildings/{id}":                                allow("", readers...),     // scoped in the handler
 	"GET /tiles/incidents/{z:[0-9]+}/{x:[0-9]+}/{y:[0-9]+}.mvt": allow("", caseReaders...), // scoped like GET /incidents
 
 	"GET /tiles/{layer}/{z:[0-9]+}/{x:[0-9]+}/{y:[0-9]+}.mvt":     {roles: readers, geodata: true},

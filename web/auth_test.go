@@ -14,6 +14,7 @@ type (
 	routesOnlyIncidents struct{ IncidentStore }
 	routesOnlyCasework  struct{ CaseworkStore }
 	routesOnlyAreas     struct{ AreaStore }
+	routesOnlyBuildings struct{ BuildingSource }
 	routesOnlyTiles     struct{ IncidentTiles }
 )
 

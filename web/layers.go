@@ -30,11 +30,15 @@ const defaultMaxUpload = 512 << 20
 
 // importRequestFrom reads the import options from query or form values.
 func importRequestFrom(v url.Values) (geo.ImportRequest, error) {
-	level, err := geo.ParseLevel(v.Get("level"))
-	if err != nil {
-		return geo.ImportRequest{}, err
+	kind := v.Get("kind")
+	var level geo.Level
+	if kind != geo.KindBuildings {
+		var err error
+		if level, err = geo.ParseLevel(v.Get("level")); err != nil {
+			return geo.ImportRequest{}, err
+		}
 	}
-	req := geo.ImportRequest{Level: level, Dept: v.Get("dept"), Name: v.Get("name"), FileName: v.Get("file_name"),
+	req := geo.ImportRequest{Kind: kind, Level: level, AddressField: v.Get("address_field"), FloorsField: v.Get("floors_field"), UseField: v.Get("use_field"), Dept: v.Get("dept"), Name: v.Get("name"), FileName: v.Get("file_name"),
 		SRS: v.Get("srs"), CodeField: v.Get("code_field"), NameField: v.Get("name_field"), ParentField: v.Get("parent_field"),
 		HouseholdsField: v.Get("households_field"), PopulationField: v.Get("population_field"),
 		Encoding: v.Get("encoding"), Table: v.Get("table"), Attribution: v.Get("attribution")}

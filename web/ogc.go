@@ -97,6 +97,7 @@ type ogcCollection struct {
 	level                  geo.Level
 	gen                    int
 	layerID                int64
+	buildings              bool // the buildings, with their grids in gen
 }
 
 // ogcCollections lists the collections: the levels of the active
@@ -115,6 +116,10 @@ func (s *Server) ogcCollections(r *http.Request) ([]ogcCollection, error) {
 			out = append(out, ogcCollection{id: l.Plural(), title: l.Plural() + " of generation " + strconv.Itoa(snap.Active),
 				description: "the " + string(l) + " level of the active generation of the unified coverage", level: l, gen: snap.Active})
 		}
+	}
+	if snap.Active != 0 && snap.BuildingSet != 0 {
+		out = append(out, ogcCollection{id: "buildings", title: "buildings (楼栋), grids of generation " + strconv.Itoa(snap.Active),
+			description: "the buildings with their households, residents and grid in the active generation", gen: snap.Active, buildings: true})
 	}
 	for _, d := range snap.Depts {
 		out = append(out, ogcCollection{id: "dept-" + d.Dept, title: d.DeptName + " (" + d.Dept + ") grids, version " + strconv.Itoa(d.Version),
@@ -259,7 +264,7 @@ func (s *Server) handleOGCItems(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	page, err := s.deps.Features.Features(r.Context(), geo.FeatureQuery{Level: c.level, Generation: c.gen, LayerID: c.layerID,
+	page, err := s.deps.Features.Features(r.Context(), geo.FeatureQuery{Level: c.level, Generation: c.gen, LayerID: c.layerID, Buildings: c.buildings,
 		BBox: bbox, Limit: limit, Offset: offset, Properties: props})
 	if err != nil {
 		writeError(w, r, err)
@@ -305,7 +310,7 @@ func (s *Server) handleOGCItem(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	page, err := s.deps.Features.Features(r.Context(), geo.FeatureQuery{Level: c.level, Generation: c.gen, LayerID: c.layerID, ID: v["fid"], Limit: 1})
+	page, err := s.deps.Features.Features(r.Context(), geo.FeatureQuery{Level: c.level, Generation: c.gen, LayerID: c.layerID, Buildings: c.buildings, ID: v["fid"], Limit: 1})
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -80,9 +80,10 @@ type Deps struct {
 	Logger      *slog.Logger
 
 	// The operator console's area panel and incident map (issue 8).
-	Areas         AreaStore     // area search and panel; nil: no /areas
-	IncidentTiles IncidentTiles // cases as vector tiles; nil: no /tiles/incidents
-	Ops           OpsSource     // database figures for /metrics; nil: the process's own only
+	Areas         AreaStore      // area search and panel; nil: no /areas
+	Buildings     BuildingSource // buildings by area and by id; nil: no /buildings
+	IncidentTiles IncidentTiles  // cases as vector tiles; nil: no /tiles/incidents
+	Ops           OpsSource      // database figures for /metrics; nil: the process's own only
 }
 
 // Server serves the API, tiles and console.
@@ -138,6 +139,7 @@ func (s *Server) routes() {
 	api.HandleFunc("/jobs/{id}", s.handleJob).Methods(http.MethodGet)
 	s.caseworkRoutes(api)
 	s.areaRoutes(api)
+	s.buildingRoutes(api)
 	api.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, geo.Errorf(geo.ENOTFOUND, "no API endpoint %s %s", r.Method, r.URL.Path))
 	})

@@ -173,7 +173,14 @@ func (ts *tileService) resolve(ctx context.Context, layer string, gen int, datum
 		}
 	}
 	req.query.Generation = gen
-	req.key = tiles.Key{Source: "g" + strconv.Itoa(gen), Layer: layer, Z: z, X: x, Y: y, Variant: variant}
+	source := "g" + strconv.Itoa(gen)
+	if snap.BuildingSet != 0 {
+		// The households tiles carry are counted from buildings: a new
+		// building set changes them, even in an explicit generation.
+		source += "b" + strconv.FormatInt(snap.BuildingSet, 10)
+		req.explicit = false // nor are they immutable for clients
+	}
+	req.key = tiles.Key{Source: source, Layer: layer, Z: z, X: x, Y: y, Variant: variant}
 	return req, nil
 }
 

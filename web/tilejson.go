@@ -21,6 +21,7 @@ const tileMaxZoom = 16
 var areaFields = map[string]string{
 	"code": "String: the area's code (also the feature id, as a number)", "name": "String (grids from zoom 10, communities from 9, as households; names below that are in the labels layer)", "level": "String: district, street, community or grid",
 	"parent": "String: the parent area's code", "households": "Number: households, when known (grids from zoom 10, communities from 9)",
+	"households_source": "String: where households comes from: data (counted from buildings) or attribute (a department's)",
 }
 
 var labelFields = map[string]string{

@@ -116,9 +116,10 @@ func TestExportGeoPackageShapefile(t *testing.T) {
 		mustGridd(t, "import", "--db", dbURL, "--level", "grid", "--dept", "chengguan", path)
 		rows, err := conn.Query(ctx, `
 			SELECT f.code, a.code IS NOT NULL AND f.name = a.name AND f.parent_code = a.parent_code
-			       AND f.households IS NOT DISTINCT FROM a.households AND f.population IS NOT DISTINCT FROM a.population
+			       AND f.households IS NOT DISTINCT FROM coalesce(n.households, a.households) AND f.population IS NOT DISTINCT FROM a.population
 			       AND ST_Equals(f.geom, a.geom)
 			FROM source_features f LEFT JOIN areas a ON a.generation = $1 AND a.level = 'grid' AND a.code = f.code
+			LEFT JOIN area_counts n ON n.generation = a.generation AND n.code = a.code
 			WHERE f.layer_id = (SELECT id FROM source_layers WHERE dept_code = 'chengguan' AND level = 'grid' ORDER BY version DESC LIMIT 1)
 			ORDER BY f.code`, gen)
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/gridd/gridd/geo"
 	"github.com/gridd/gridd/importers"
 	"github.com/gridd/gridd/postgis"
+	"github.com/paulmach/orb"
 )
 
 // importService joins the file readers and the database: the one path by
@@ -36,54 +37,32 @@ func newImportService(ctx context.Context, db *postgis.DB, concurrent int) *impo
 // read so far.
 func (s *importService) Import(ctx context.Context, path string, req geo.ImportRequest, progress func(int)) (geo.ImportReport, error) {
 	var rep geo.ImportReport
-	if _, err := geo.ParseLevel(string(req.Level)); err != nil {
-		return rep, err
-	}
 	if req.FileName == "" {
 		req.FileName = filepath.Base(path)
 	}
 	if req.Name == "" {
 		req.Name = req.FileName
 	}
+	switch req.Kind {
+	case "", geo.KindLayer:
+	case geo.KindBuildings:
+		return s.importBuildings(ctx, path, req, progress)
+	default:
+		return rep, geo.Errorf(geo.EINVALID, "import kind %q: use layer or buildings", req.Kind)
+	}
+	if _, err := geo.ParseLevel(string(req.Level)); err != nil {
+		return rep, err
+	}
 	meta := postgis.LayerMeta{Dept: req.Dept, Level: req.Level, Name: req.Name, FileName: req.FileName,
 		DryRun: req.DryRun, AllowOutside: req.AllowOutside, SkipBad: req.SkipBad, Attribution: req.Attribution}
-	// A datum of Chinese web maps is converted here, in Go; EPSG systems
-	// are transformed by PostGIS.
-	var datum geo.Datum
-	if req.SRS != "" {
-		srid, d, err := parseSRS(req.SRS)
-		if err != nil {
-			return rep, err
-		}
-		meta.SRID, datum, meta.SRSFromUser, meta.SRSLabel = srid, d, true, req.SRS
-	}
-	hash, err := fileHash(path)
+	src, err := openSource(path, req)
 	if err != nil {
 		return rep, err
 	}
-	meta.FileHash = hash
-	opts := importers.Options{CodeField: req.CodeField, NameField: req.NameField, ParentField: req.ParentField,
-		HouseholdsField: req.HouseholdsField, PopulationField: req.PopulationField, Encoding: req.Encoding, Table: req.Table}
-	if meta.SRID != 0 {
-		opts.SRS = "EPSG:" + strconv.Itoa(meta.SRID)
-	}
-	r, err := importers.Open(path, opts)
-	if err != nil {
-		return rep, err
-	}
+	r, info, datum, opts := src.r, src.r.Info(), src.datum, src.opts
 	defer r.Close()
-	info := r.Info()
+	meta.SRID, meta.SRSFromUser, meta.SRSLabel, meta.FileHash = src.srid, src.srsFromUser, src.srsLabel, src.hash
 	rep.Format, rep.Encoding, rep.Fields = info.Format, info.Encoding, info.Fields
-	if meta.SRID == 0 {
-		meta.SRID, meta.SRSLabel = 4326, "EPSG:4326 (assumed)"
-		if info.SRS != "" {
-			srid, _, err := parseSRS(info.SRS)
-			if err != nil {
-				return rep, err
-			}
-			meta.SRID, meta.SRSFromUser, meta.SRSLabel = srid, true, info.SRS
-		}
-	}
 	rep.SRS = meta.SRSLabel
 	mapping, err := importers.MapFields(info.Fields, opts)
 	if err != nil {
@@ -110,9 +89,7 @@ func (s *importService) Import(ctx context.Context, path string, req geo.ImportR
 		if err := mapping.Apply(&f); err != nil {
 			return f, geo.Errorf(geo.EINVALID, "%s: feature %d: %s", req.FileName, n, geo.ErrorMessage(err))
 		}
-		if datum != "" && datum != geo.DatumWGS84 && f.Geometry != nil {
-			f.Geometry = geo.TransformGeometry(f.Geometry, func(lon, lat float64) (float64, float64) { return geo.ToWGS84(datum, lon, lat) })
-		}
+		f.Geometry = toWGS84(datum, f.Geometry)
 		return f, nil
 	}
 	err = s.db.ImportLayer(ctx, meta, next, &rep)
@@ -120,6 +97,64 @@ func (s *importService) Import(ctx context.Context, path string, req geo.ImportR
 		progress(n)
 	}
 	return rep, err
+}
+
+// source is an opened file with its coordinate system resolved: the SRID
+// PostGIS transforms from, and a datum of Chinese web maps converted in Go.
+type source struct {
+	r           importers.Reader
+	opts        importers.Options
+	srid        int
+	datum       geo.Datum
+	srsFromUser bool
+	srsLabel    string
+	hash        string
+}
+
+// openSource hashes and opens path for req and resolves its coordinate
+// system: the request's, else the file's, else EPSG:4326 (assumed).
+func openSource(path string, req geo.ImportRequest) (source, error) {
+	var s source
+	if req.SRS != "" {
+		srid, d, err := parseSRS(req.SRS)
+		if err != nil {
+			return s, err
+		}
+		s.srid, s.datum, s.srsFromUser, s.srsLabel = srid, d, true, req.SRS
+	}
+	hash, err := fileHash(path)
+	if err != nil {
+		return s, err
+	}
+	s.hash = hash
+	s.opts = importers.Options{CodeField: req.CodeField, NameField: req.NameField, ParentField: req.ParentField,
+		HouseholdsField: req.HouseholdsField, PopulationField: req.PopulationField, Encoding: req.Encoding, Table: req.Table}
+	if s.srid != 0 {
+		s.opts.SRS = "EPSG:" + strconv.Itoa(s.srid)
+	}
+	if s.r, err = importers.Open(path, s.opts); err != nil {
+		return s, err
+	}
+	if s.srid == 0 {
+		s.srid, s.srsLabel = 4326, "EPSG:4326 (assumed)"
+		if fileSRS := s.r.Info().SRS; fileSRS != "" {
+			srid, _, err := parseSRS(fileSRS)
+			if err != nil {
+				s.r.Close()
+				return s, err
+			}
+			s.srid, s.srsFromUser, s.srsLabel = srid, true, fileSRS
+		}
+	}
+	return s, nil
+}
+
+// toWGS84 converts a geometry read in a web-map datum; nil datum: as is.
+func toWGS84(datum geo.Datum, g orb.Geometry) orb.Geometry {
+	if datum == "" || datum == geo.DatumWGS84 || g == nil {
+		return g
+	}
+	return geo.TransformGeometry(g, func(lon, lat float64) (float64, float64) { return geo.ToWGS84(datum, lon, lat) })
 }
 
 // parseSRS turns "EPSG:4549" into its SRID, and a web-map datum (gcj02,

@@ -23,7 +23,8 @@ func runImport(ctx context.Context, args []string, stdout io.Writer) error {
 	var dbf dbFlags
 	dbf.register(fs)
 	var req geo.ImportRequest
-	levelName := fs.String("level", "", "level of the layer: district, street, community or grid (required)")
+	fs.StringVar(&req.Kind, "kind", "layer", "what the file holds: layer (boundaries of a level) or buildings (楼栋 points or footprints)")
+	levelName := fs.String("level", "", "level of the layer: district, street, community or grid (required for a layer)")
 	fs.StringVar(&req.Dept, "dept", "", "department code of a departmental layer (zongzhi, chengguan, gongan, dangjian, shichang, yingji)")
 	fs.StringVar(&req.Name, "name", "", "layer name (default: the file name)")
 	fs.StringVar(&req.CodeField, "code-field", "", "attribute holding the code (default: guessed)")
@@ -31,6 +32,9 @@ func runImport(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&req.ParentField, "parent-field", "", "attribute holding the parent area's code (default: guessed)")
 	fs.StringVar(&req.HouseholdsField, "households-field", "", "attribute holding the household count (default: guessed)")
 	fs.StringVar(&req.PopulationField, "population-field", "", "attribute holding the population (default: guessed)")
+	fs.StringVar(&req.AddressField, "address-field", "", "buildings: attribute holding the address 门牌 (default: guessed)")
+	fs.StringVar(&req.FloorsField, "floors-field", "", "buildings: attribute holding the floors 层数 (default: guessed)")
+	fs.StringVar(&req.UseField, "use-field", "", "buildings: attribute holding the use 用途 (default: guessed)")
 	fs.StringVar(&req.SRS, "srs", "", "coordinate system of the file: EPSG:nnnn (e.g. EPSG:4490, EPSG:4549), gcj02 or bd09 (default: from the file, else EPSG:4326)")
 	fs.StringVar(&req.Encoding, "encoding", "", "attribute text encoding of .dbf/.csv: utf-8, gbk, gb18030, big5 (default: .cpg, the DBF driver byte, else detected)")
 	fs.StringVar(&req.Attribution, "attribution", "", "who made the layer, as maps of generations merged from it credit it (one line, e.g. \"网格: 北仑区综治中心\")")
@@ -43,13 +47,15 @@ func runImport(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return geo.Errorf(geo.EINVALID, "import takes one file: gridd import --level grid --dept zongzhi FILE")
+		return geo.Errorf(geo.EINVALID, "import takes one file: gridd import --level grid --dept zongzhi FILE, or gridd import --kind buildings FILE")
 	}
-	level, err := geo.ParseLevel(*levelName)
-	if err != nil {
-		return err
+	if req.Kind != geo.KindBuildings {
+		level, err := geo.ParseLevel(*levelName)
+		if err != nil {
+			return err
+		}
+		req.Level = level
 	}
-	req.Level = level
 	path := fs.Arg(0)
 	db, err := dbf.open(ctx)
 	if err != nil {
@@ -63,7 +69,11 @@ func runImport(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	printImportReport(stdout, path, rep)
+	if rep.Buildings != nil {
+		printBuildingReport(stdout, path, rep)
+	} else {
+		printImportReport(stdout, path, rep)
+	}
 	if *reportFile != "" {
 		if err := writeIssues(*reportFile, rep.Issues); err != nil {
 			return err
@@ -108,6 +118,25 @@ func printImportReport(w io.Writer, path string, rep geo.ImportReport) {
 	default:
 		fmt.Fprintf(w, "imported %s as layer %d, version %d\n", path, rep.LayerID, rep.Version)
 	}
+	printSourceLines(w, rep)
+	fmt.Fprintf(w, "  %d features read, %d stored, %d repaired, %d dropped, %d skipped\n", rep.Read, rep.Features, rep.Repaired, rep.Dropped, rep.Skipped)
+	fmt.Fprintf(w, "  extent lon %.6f…%.6f, lat %.6f…%.6f; total area %.2f km²; %.1fs\n", rep.Extent[0], rep.Extent[2], rep.Extent[1], rep.Extent[3], rep.AreaM2/1e6, rep.Seconds)
+	for i, it := range rep.Issues {
+		if i == 10 {
+			fmt.Fprintf(w, "  … %d more issues (--report FILE lists them all)\n", len(rep.Issues)-10)
+			break
+		}
+		fmt.Fprintf(w, "  feature %d %s %s: %s: %s", it.FID, it.Code, it.Name, it.Kind, it.Detail)
+		if it.Kind == "repaired" {
+			fmt.Fprintf(w, " (area %.1f → %.1f m²)", it.AreaBeforeM2, it.AreaAfterM2)
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// printSourceLines prints how a file was read: its format, coordinate
+// system and encoding, and which of its attributes feed which field.
+func printSourceLines(w io.Writer, rep geo.ImportReport) {
 	keys := make([]string, 0, len(rep.Mapping))
 	for k, v := range rep.Mapping {
 		keys = append(keys, k+"="+v)
@@ -122,19 +151,6 @@ func printImportReport(w io.Writer, path string, rep geo.ImportReport) {
 		fmt.Fprintf(w, " (guessed: %s)", strings.Join(rep.Guessed, ", "))
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "  %d features read, %d stored, %d repaired, %d dropped, %d skipped\n", rep.Read, rep.Features, rep.Repaired, rep.Dropped, rep.Skipped)
-	fmt.Fprintf(w, "  extent lon %.6f…%.6f, lat %.6f…%.6f; total area %.2f km²; %.1fs\n", rep.Extent[0], rep.Extent[2], rep.Extent[1], rep.Extent[3], rep.AreaM2/1e6, rep.Seconds)
-	for i, it := range rep.Issues {
-		if i == 10 {
-			fmt.Fprintf(w, "  … %d more issues (--report FILE lists them all)\n", len(rep.Issues)-10)
-			break
-		}
-		fmt.Fprintf(w, "  feature %d %s %s: %s: %s", it.FID, it.Code, it.Name, it.Kind, it.Detail)
-		if it.Kind == "repaired" {
-			fmt.Fprintf(w, " (area %.1f → %.1f m²)", it.AreaBeforeM2, it.AreaAfterM2)
-		}
-		fmt.Fprintln(w)
-	}
 }
 
 // writeIssues writes the per-feature issues as CSV or, for .geojson/.json,
@@ -247,6 +263,10 @@ func printMergeReport(w io.Writer, rep geo.MergeReport) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%.0f\t\n", d, s.Grids, s.OneToOne, s.Within, s.Split, s.OutsideM2)
 	}
 	tw.Flush()
+	if b := rep.Buildings; b != nil {
+		fmt.Fprintf(w, "\nbuildings: %d in a grid, %d outside every grid; moving grid vs the active generation: %d buildings, %d households\n",
+			b.Assigned, b.Outside, b.Moving, b.MovingHouseholds)
+	}
 	review := map[string]int{}
 	for _, it := range rep.Review {
 		review[it.Kind]++
