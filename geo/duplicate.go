@@ -62,6 +62,7 @@ func ParseDistance(s string) (float64, error) {
 // DuplicateCandidate is an open case a report may duplicate.
 type DuplicateCandidate struct {
 	ID           int64     `json:"id"`
+	Area         string    `json:"area"` // the deepest code of its location ("" outside every district)
 	Category     string    `json:"category"`
 	CategoryName string    `json:"category_name"`
 	State        State     `json:"state"`

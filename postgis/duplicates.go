@@ -40,14 +40,14 @@ func (db *DB) DuplicatePolicy(ctx context.Context) (geo.DuplicatePolicy, error) 
 // (a candidate closed since is no longer one), nearest first; and its
 // merge links. $1 is the case.
 const duplicateSQL = `
-SELECT 'candidate', o.id, o.category_code, c.name, o.state, o.address, o.description, d.distance_m, o.created_at, d.at
+SELECT 'candidate', o.id, coalesce(nullif(o.grid_code, ''), nullif(o.community_code, ''), nullif(o.street_code, ''), o.district_code), o.category_code, c.name, o.state, o.address, o.description, d.distance_m, o.created_at, d.at
 FROM duplicate_candidates d JOIN incidents o ON o.id = d.candidate_id JOIN categories c ON c.code = o.category_code
 WHERE d.incident_id = $1 AND o.state NOT IN ('closed', 'cancelled')
 UNION ALL
-SELECT 'flagged', o.id, o.category_code, c.name, o.state, o.address, o.description, d.distance_m, o.created_at, d.at
+SELECT 'flagged', o.id, coalesce(nullif(o.grid_code, ''), nullif(o.community_code, ''), nullif(o.street_code, ''), o.district_code), o.category_code, c.name, o.state, o.address, o.description, d.distance_m, o.created_at, d.at
 FROM duplicate_candidates d JOIN incidents o ON o.id = d.incident_id JOIN categories c ON c.code = o.category_code
 WHERE d.candidate_id = $1 AND o.state NOT IN ('closed', 'cancelled')
-ORDER BY 1, 8, 2`
+ORDER BY 1, 9, 2`
 
 // Duplicates returns what a case's drawer shows of its duplicates.
 func (db *DB) Duplicates(ctx context.Context, id int64) (geo.Duplicates, error) {
@@ -72,7 +72,7 @@ func (db *DB) Duplicates(ctx context.Context, id int64) (geo.Duplicates, error) 
 	for rows.Next() {
 		var kind string
 		var c geo.DuplicateCandidate
-		if err := rows.Scan(&kind, &c.ID, &c.Category, &c.CategoryName, &c.State, &c.Address, &c.Description, &c.DistanceM, &c.CreatedAt, &c.FlaggedAt); err != nil {
+		if err := rows.Scan(&kind, &c.ID, &c.Area, &c.Category, &c.CategoryName, &c.State, &c.Address, &c.Description, &c.DistanceM, &c.CreatedAt, &c.FlaggedAt); err != nil {
 			return out, geo.WrapError(geo.EUNAVAILABLE, err, "read the duplicates of incident %d", id)
 		}
 		if kind == "candidate" {
