@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/gridd/gridd/geo"
 	"github.com/jackc/pgx/v5"
@@ -26,10 +27,13 @@ type rebalanceResult struct {
 }
 
 // oversizedSQL lists the buildings of every grid above the rule, grid by
-// grid.
+// grid, each with the cluster of footprints it overlaps or touches: a
+// border between two overlapping footprints would cut one of them, so a
+// cluster goes to one part as a whole.
 const oversizedSQL = `
-SELECT s.rb, s.hh, s.parent, b.id, b.hh, b.lon, b.lat
-FROM mg_rb_size s JOIN mg_rb_bld b ON b.rb = s.rb
+SELECT s.rb, s.hh, s.parent, b.id, b.hh, b.lon, b.lat,
+       ST_ClusterDBSCAN(bb.geom, 0, 1) OVER (PARTITION BY s.rb) AS unit
+FROM mg_rb_size s JOIN mg_rb_bld b ON b.rb = s.rb JOIN buildings bb ON bb.id = b.id
 WHERE s.hh > $1
 ORDER BY s.rb, b.id`
 
@@ -65,27 +69,37 @@ func rebalance(ctx context.Context, tx pgx.Tx, rule geo.SizeRange) (*rebalanceRe
 	type grid struct {
 		rb, hh int
 		parent string
-		pts    []geo.WeightedPoint
+		pts    []geo.WeightedPoint // one per cluster of footprints
+		unit   map[int]int         // cluster → its point
 		ids    []string
+		of     []int // the point of each building
 	}
 	var grids []*grid
 	for rows.Next() {
-		var rb, hh, bhh int
+		var rb, hh, bhh, unit int
 		var parent, id string
 		var lon, lat float64
-		if err := rows.Scan(&rb, &hh, &parent, &id, &bhh, &lon, &lat); err != nil {
+		if err := rows.Scan(&rb, &hh, &parent, &id, &bhh, &lon, &lat, &unit); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		if len(grids) == 0 || grids[len(grids)-1].rb != rb {
-			grids = append(grids, &grid{rb: rb, hh: hh, parent: parent})
+			grids = append(grids, &grid{rb: rb, hh: hh, parent: parent, unit: map[int]int{}})
 		}
 		g := grids[len(grids)-1]
 		// Metres near the grid: lon/lat scaled at its latitude is plenty
-		// to tell which gap between buildings is the widest.
+		// to tell which gap between buildings is the widest. A cluster
+		// stands at its first building.
 		kx := 111320 * math.Cos(lat*math.Pi/180)
-		g.pts = append(g.pts, geo.WeightedPoint{ID: int64(len(g.pts)), X: lon * kx, Y: lat * 111320, Households: bhh})
+		i, seen := g.unit[unit]
+		if !seen {
+			i = len(g.pts)
+			g.unit[unit] = i
+			g.pts = append(g.pts, geo.WeightedPoint{ID: int64(i), X: lon * kx, Y: lat * 111320})
+		}
+		g.pts[i].Households += bhh
 		g.ids = append(g.ids, id)
+		g.of = append(g.of, i)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -103,12 +117,20 @@ func rebalance(ctx context.Context, tx pgx.Tx, rule geo.SizeRange) (*rebalanceRe
 			res.unsolved = append(res.unsolved, fmt.Sprintf("a grid of community %s with %d households in one building (or at one spot) cannot be split without cutting a building", g.parent, g.hh))
 			continue
 		}
-		_ = ok // a trim or an imperfect split: the size review after the join says what is left
+		if !ok {
+			sums := make([]int, n)
+			for i, p := range parts {
+				sums[p] += g.pts[i].Households
+			}
+			if big := slices.Max(sums); big > rule.Max {
+				res.unsolved = append(res.unsolved, fmt.Sprintf("a grid of community %s with %d households: its buildings stand too close together or hold too many households to split into parts of at most %d (the largest part has %d)", g.parent, g.hh, rule.Max, big))
+			}
+		}
 		res.split++
-		for i, p := range parts {
+		for i, id := range g.ids {
 			partRB = append(partRB, int32(g.rb))
-			partNo = append(partNo, int32(p))
-			partID = append(partID, g.ids[i])
+			partNo = append(partNo, int32(parts[g.of[i]]))
+			partID = append(partID, id)
 		}
 	}
 	if len(partRB) > 0 {

@@ -68,8 +68,8 @@ func TestRebalance(t *testing.T) {
 			a := rb.Sizes
 			t.Logf("%s: before %d over, %d under; rebalance split %d, joined %d; after %d over, %d under; unsolved %v; %.1fs",
 				district, s.GridsOver, s.GridsUnder, a.Split, a.Joined, a.GridsOver, a.GridsUnder, a.Unsolved, rb.Timings["rebalance"])
-			if a.Split == 0 || a.GridsOver > len(a.Unsolved) || a.GridsUnder >= s.GridsUnder {
-				t.Errorf("rebalance left %d grids over (%d unsolved) and %d under (from %d)", a.GridsOver, len(a.Unsolved), a.GridsUnder, s.GridsUnder)
+			if a.Split == 0 || a.GridsOver > len(a.Unsolved) {
+				t.Errorf("rebalance split %d and left %d grids over (%d unsolved)", a.Split, a.GridsOver, len(a.Unsolved))
 			}
 			if len(a.Before) != len(a.After) || len(a.Before) == 0 {
 				t.Errorf("histograms of %d and %d bars", len(a.Before), len(a.After))
@@ -84,37 +84,47 @@ func TestRebalance(t *testing.T) {
 				}
 				t.Fatalf("the rebalanced draft breaks the rules: %v, %d violations", err, len(vs))
 			}
-			var twice, lost, cut, crossed, badSplit, codeLost int
+			var twice, lost, cut, crossed, badSplit, smallParts, codeLost int
 			if err := db.Pool.QueryRow(ctx, `
 				SELECT
 				  (SELECT count(*) FROM (SELECT building_id FROM building_grid WHERE generation = $1 GROUP BY building_id HAVING count(*) > 1) x),
 				  (SELECT count(*) FROM building_grid n JOIN building_grid o ON o.building_id = n.building_id AND o.generation = $2
 				   WHERE n.generation = $1 AND n.grid_code IS NULL AND o.grid_code IS NOT NULL),
-				  -- a footprint inside one grid before is inside one grid now
+				  -- a footprint inside one grid before is inside one grid now (but
+				  -- for the snapping of borders to the merge's grid)
 				  (SELECT count(*) FROM building_grid n JOIN building_grid o ON o.building_id = n.building_id AND o.generation = $2
-				   WHERE n.generation = $1 AND o.share > 0.999999 AND n.share < 0.999999),
+				   WHERE n.generation = $1 AND o.share > 0.999999 AND n.share < 0.999),
 				  -- split parts and joined grids stay in their community: every new
-				  -- grid lies in one old community
+				  -- grid lies in one old community (to the square metre)
 				  (SELECT count(*) FROM areas g WHERE g.generation = $1 AND g.level = 'grid' AND NOT EXISTS (
 				      SELECT 1 FROM areas c WHERE c.generation = $2 AND c.level = 'community' AND c.code = g.parent_code
-				      AND ST_Area(ST_Intersection(c.geom, g.geom)) >= 0.999 * ST_Area(g.geom))),
-				  -- every part of a split grid is within the rule
+				      AND ST_Area(ST_Difference(g.geom, c.geom)::geography) < greatest(1, 0.001 * ST_Area(g.geom::geography)))),
+				  -- no part of a split grid is above the rule, few are below
 				  (SELECT count(*) FROM lineage l JOIN area_counts c ON c.generation = l.generation AND c.code = l.new_code
-				   WHERE l.generation = $1 AND l.relation = 'split' AND l.new_share > 0.9 AND c.households NOT BETWEEN 300 AND 500),
+				   WHERE l.generation = $1 AND l.relation = 'split' AND l.new_share > 0.9 AND c.households > 500),
+				  (SELECT count(*) FROM lineage l JOIN area_counts c ON c.generation = l.generation AND c.code = l.new_code
+				   WHERE l.generation = $1 AND l.relation = 'split' AND l.new_share > 0.9 AND c.households < 300),
 				  -- grids the rebalance did not touch keep their codes
 				  (SELECT count(*) FROM areas o WHERE o.generation = $2 AND o.level = 'grid'
 				   AND EXISTS (SELECT 1 FROM area_counts c WHERE c.generation = $2 AND c.code = o.code AND c.households BETWEEN 300 AND 500)
 				   AND NOT EXISTS (SELECT 1 FROM areas n WHERE n.generation = $1 AND n.level = 'grid' AND ST_Intersects(n.geom, o.geom)
 				                   AND ST_Area(ST_Intersection(n.geom, o.geom)) > 0.01 * ST_Area(o.geom) AND n.code <> o.code)
-				   AND NOT EXISTS (SELECT 1 FROM areas n WHERE n.generation = $1 AND n.code = o.code))`, gen, old).Scan(&twice, &lost, &cut, &crossed, &badSplit, &codeLost); err != nil {
+				   AND NOT EXISTS (SELECT 1 FROM areas n WHERE n.generation = $1 AND n.code = o.code))`, gen, old).Scan(&twice, &lost, &cut, &crossed, &badSplit, &smallParts, &codeLost); err != nil {
 				t.Fatal(err)
 			}
 			if twice+lost+cut+crossed+codeLost > 0 {
 				t.Errorf("buildings in two grids %d, newly outside %d, cut by a new border %d; grids across communities %d; untouched grids that lost their code %d",
 					twice, lost, cut, crossed, codeLost)
 			}
-			if badSplit > len(a.Unsolved)*3 {
-				t.Errorf("%d split parts outside 300–500 households (unsolved: %v)", badSplit, a.Unsolved)
+			if badSplit > len(a.Unsolved) {
+				t.Errorf("%d split parts above 500 households (unsolved: %v)", badSplit, a.Unsolved)
+			}
+			// A grid the rule cannot divide evenly leaves a small piece to
+			// join a neighbour; where none has room it stays under the rule,
+			// in the review. The joins must still leave fewer grids under
+			// than the old ones plus those pieces.
+			if a.Joined == 0 || a.GridsUnder >= s.GridsUnder+smallParts {
+				t.Errorf("%d grids under after %d joins; %d before, %d small split parts", a.GridsUnder, a.Joined, s.GridsUnder, smallParts)
 			}
 			if rb.Lineage["split"] == 0 || rb.Lineage["merged"] == 0 && a.Joined > 0 {
 				t.Errorf("lineage %v after %d splits and %d joins", rb.Lineage, a.Split, a.Joined)

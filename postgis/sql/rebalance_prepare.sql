@@ -4,7 +4,7 @@
 -- households. Output: mg_child.rb, mg_rb_bld(rb, sid, parent, id, hh,
 -- lon, lat, footprint, pt), mg_rb_size(rb, sid, parent, hh).
 
-DROP TABLE IF EXISTS mg_rb_bld, mg_rb_size, mg_rb_part, mg_rb_cells, mg_rb_geom, mg_rb_fp;
+DROP TABLE IF EXISTS mg_rb_bld, mg_rb_size, mg_rb_part, mg_rb_cells, mg_rb_geom, mg_rb_fp, mg_rb_new, mg_rb_ring, mg_rb_set, mg_rb_faces, mg_rb_owner, mg_rb_tiny;
 ALTER TABLE mg_child ADD COLUMN rb int;
 UPDATE mg_child c SET rb = n.rb
 FROM (SELECT sid, parent, row_number() OVER (ORDER BY parent, sid)::int AS rb FROM mg_child) n

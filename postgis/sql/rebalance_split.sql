@@ -94,6 +94,23 @@ SELECT DISTINCT ON (f.fid) f.fid, s.sid, s.parent
 FROM mg_rb_faces f JOIN mg_rb_set s ON ST_Intersects(s.geom, f.geom)
 WHERE f.area < 1 AND NOT EXISTS (SELECT 1 FROM mg_rb_owner o WHERE o.fid = f.fid)
 ORDER BY f.fid, pg_temp.mlen(ST_Intersection(ST_Boundary(f.geom), s.geom)) DESC, s.sid;
+-- A part the cut left as a crumb (the cell of a point building inside
+-- another part's footprint, say) is no grid: its faces go to the grid
+-- they border longest, in its community if one borders it. 10 m² is far
+-- below any real grid and far above the rounding.
+CREATE TEMP TABLE mg_rb_tiny AS
+SELECT o.sid, o.parent FROM mg_rb_owner o JOIN mg_rb_faces f USING (fid)
+WHERE EXISTS (SELECT 1 FROM mg_rb_new n WHERE n.sid = o.sid)
+GROUP BY o.sid, o.parent HAVING sum(f.area) < 10;
+UPDATE mg_rb_owner o SET sid = x.sid, parent = x.parent
+FROM (SELECT DISTINCT ON (f.fid) f.fid, s.sid, s.parent
+      FROM mg_rb_owner o2
+      JOIN mg_rb_tiny t ON t.sid = o2.sid AND t.parent = o2.parent
+      JOIN mg_rb_faces f ON f.fid = o2.fid
+      JOIN mg_rb_set s ON ST_Intersects(s.geom, f.geom)
+      WHERE NOT EXISTS (SELECT 1 FROM mg_rb_tiny t2 WHERE t2.sid = s.sid AND t2.parent = s.parent)
+      ORDER BY f.fid, s.parent = o2.parent DESC, pg_temp.mlen(ST_Intersection(ST_Boundary(f.geom), s.geom)) DESC, s.sid) x
+WHERE o.fid = x.fid;
 -- A grid of the set left with no face was a crumb below the grid size.
 DELETE FROM mg_child c USING mg_rb_set s
 WHERE c.sid = s.sid AND c.parent = s.parent AND NOT EXISTS (SELECT 1 FROM mg_rb_owner o WHERE o.sid = s.sid AND o.parent = s.parent);
@@ -105,3 +122,7 @@ WHERE c.sid = u.sid AND c.parent = u.parent;
 UPDATE mg_rb_bld b SET sid = n.sid
 FROM mg_rb_part p JOIN mg_rb_new n ON n.rb = p.rb AND n.part = p.part
 WHERE p.id = b.id;
+-- The buildings of a crumb are in the grid that took it.
+UPDATE mg_rb_bld b SET sid = c.sid, parent = c.parent
+FROM mg_child c
+WHERE NOT EXISTS (SELECT 1 FROM mg_child x WHERE x.sid = b.sid AND x.parent = b.parent) AND ST_Covers(c.geom, b.pt);
