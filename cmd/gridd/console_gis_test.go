@@ -146,7 +146,7 @@ func TestConsoleGis(t *testing.T) {
 			Done       string
 			Rows       []sizeRow
 		}
-		Dashboard                                            struct {
+		Dashboard struct {
 			Received, Closed int
 			OnTimeRate       float64
 			Bars             []struct {
