@@ -175,11 +175,13 @@ func TestConsoleGis(t *testing.T) {
 		t.Errorf("import report in the console %+v; stored %d features (version %d)", res.Job, feats, version)
 	}
 
-	// The merge: a second generation, now active, its pieces as the API has them.
+	// The merge: a second generation, now active, its pieces as the API
+	// has them; the rebalance after it, a third, a draft.
 	var gens struct{ Generations []geo.Generation }
 	getJSON(t, base+"/api/v1/generations", http.StatusOK, &gens)
-	if res.Generation != 2 || len(gens.Generations) != 2 || gens.Generations[0].ID != 2 || gens.Generations[0].State != geo.GenerationActive ||
-		gens.Generations[1].State != geo.GenerationRetired || res.ReportState != geo.GenerationActive {
+	if res.Generation != 2 || len(gens.Generations) != 3 || gens.Generations[1].ID != 2 || gens.Generations[1].State != geo.GenerationActive ||
+		gens.Generations[2].State != geo.GenerationRetired || res.ReportState != geo.GenerationActive ||
+		gens.Generations[0].ID != 3 || gens.Generations[0].State != geo.GenerationDraft || res.Rebalance.Generation != 3 {
 		t.Errorf("generations after activating in the console: %+v (console: generation %d, %s)", gens.Generations, res.Generation, res.ReportState)
 	}
 	var pieces struct {
