@@ -29,8 +29,19 @@ type MergeParams struct {
 	// MatchShare: a grid keeps an active grid's code when they overlap by at
 	// least this share of both (default 0.5).
 	MatchShare float64 `json:"match_share"`
-	// HouseholdBound flags grids with more households (default 500).
+	// HouseholdBound is the older name of GridHouseholds.Max, kept so that
+	// stored parameters and scripts still mean what they meant.
 	HouseholdBound int `json:"household_bound"`
+	// GridHouseholds and CommunityHouseholds are the size rules (defaults
+	// 300–500 and 3,000–5,000 households): areas outside them become
+	// review items in every merge and check.
+	GridHouseholds      SizeRange `json:"grid_households"`
+	CommunityHouseholds SizeRange `json:"community_households"`
+	// Rebalance splits each grid above the rule into the fewest parts in
+	// range, along the gaps between its buildings, and joins each grid
+	// below it to the neighbour in its community with which it shares the
+	// longest border, while the result stays in range. It needs buildings.
+	Rebalance bool `json:"rebalance,omitempty"`
 	// RowBand is the height (m) of the rows in which new grids are numbered
 	// north to south, west to east (default 200).
 	RowBand float64 `json:"row_band_m"`
@@ -57,8 +68,16 @@ func (p *MergeParams) Defaults() {
 	def(&p.HoleArea, 1e6)
 	def(&p.MatchShare, 0.5)
 	def(&p.RowBand, 200)
-	if p.HouseholdBound == 0 {
-		p.HouseholdBound = 500
+	if p.GridHouseholds == (SizeRange{}) {
+		p.GridHouseholds = DefaultGridHouseholds
+		if p.HouseholdBound > 0 {
+			p.GridHouseholds.Max = p.HouseholdBound
+			p.GridHouseholds.Min = min(p.GridHouseholds.Min, p.HouseholdBound)
+		}
+	}
+	p.HouseholdBound = p.GridHouseholds.Max
+	if p.CommunityHouseholds == (SizeRange{}) {
+		p.CommunityHouseholds = DefaultCommunityHouseholds
 	}
 }
 
@@ -77,6 +96,12 @@ func (p MergeParams) Validate() error {
 	}
 	if p.GridSize > 1 {
 		return Errorf(EINVALID, "grid size %g m is too coarse: use 1 m or less (default 0.01)", p.GridSize)
+	}
+	if err := p.GridHouseholds.Validate("grid size rule"); err != nil {
+		return err
+	}
+	if err := p.CommunityHouseholds.Validate("community size rule"); err != nil {
+		return err
 	}
 	if !(p.MatchShare > 0 && p.MatchShare <= 1) {
 		return Errorf(EINVALID, "match share %g must be in (0, 1]", p.MatchShare)
@@ -101,6 +126,9 @@ type MergeReport struct {
 	// how many buildings (and households) move grid against the active
 	// generation; nil when no buildings are loaded.
 	Buildings *BuildingMoves `json:"buildings,omitempty"`
+	// Sizes is the households per grid against the size rules, before and
+	// after, and what a rebalance did.
+	Sizes *SizeSummary `json:"sizes,omitempty"`
 	// Seconds each step took, for whoever wonders where a slow merge spends
 	// its time.
 	Timings map[string]float64 `json:"timings"`
@@ -140,6 +168,8 @@ type ReviewItem struct {
 	Parent string  `json:"parent,omitempty"`
 	AreaM2 float64 `json:"area_m2"`
 	Note   string  `json:"note,omitempty"`
+	// Households is the count a size item is about.
+	Households *int `json:"households,omitempty"`
 }
 
 // Violation is one broken rule of the unified coverage.

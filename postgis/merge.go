@@ -185,6 +185,13 @@ func (db *DB) Merge(ctx context.Context, p geo.MergeParams) (geo.MergeReport, er
 		}
 		lap(string(level))
 	}
+	var rebalanced *rebalanceResult
+	if p.Rebalance {
+		if rebalanced, err = rebalance(ctx, tx, p.GridHouseholds); err != nil {
+			return rep, fmt.Errorf("rebalance: %w", err)
+		}
+		lap("rebalance")
+	}
 	if _, err := tx.Exec(ctx, mergeCodesSQL); err != nil {
 		return rep, fmt.Errorf("assign codes: %w", err)
 	}
@@ -210,6 +217,18 @@ func (db *DB) Merge(ctx context.Context, p geo.MergeParams) (geo.MergeReport, er
 		return rep, err
 	}
 	lap("buildings")
+	sizeItems, sizes, err := sizeReview(ctx, tx, rep.Generation, active, p.GridHouseholds, p.CommunityHouseholds)
+	if err != nil {
+		return rep, fmt.Errorf("size rules: %w", err)
+	}
+	if err := markSizeReview(ctx, tx, rep.Generation, sizeItems); err != nil {
+		return rep, fmt.Errorf("size rules: %w", err)
+	}
+	if rebalanced != nil {
+		sizes.Split, sizes.Joined, sizes.Unsolved = rebalanced.split, rebalanced.joined, rebalanced.unsolved
+	}
+	rep.Sizes = sizes
+	rep.Review = append(rep.Review, sizeItems...)
 	if _, err := tx.Exec(ctx, dropMergeTablesSQL); err != nil {
 		return rep, err
 	}
@@ -521,8 +540,6 @@ func fillReport(ctx context.Context, tx pgx.Tx, rep *geo.MergeReport) error {
 	}
 	rows, err = tx.Query(ctx, `
 		SELECT kind, level, code, other, parent, area_m2, '' FROM merge_pieces WHERE generation = $1 AND kind IN ('bad_code', 'duplicate_code', 'uncovered', 'new_grid')
-		UNION ALL
-		SELECT 'households', 'grid', code, '', parent_code, area_m2, review FROM areas WHERE generation = $1 AND review LIKE 'households%'
 		UNION ALL
 		SELECT kind, level, code, other, parent, area_m2, '' FROM (
 		    SELECT * FROM merge_pieces WHERE generation = $1 AND kind IN ('overlap', 'gap', 'sliver') ORDER BY area_m2 DESC LIMIT 50) big

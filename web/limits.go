@@ -31,6 +31,12 @@ var untimed = map[string]bool{
 	"GET /api/v1/events":                   true,
 	"POST /api/v1/layers":                  true,
 	"GET /api/v1/generations/{gen}/export": true,
+	// A merge (a rebalance most of all), a city's topology check and an
+	// activation take longer than a request should, and stopping them
+	// half-way would only roll them back.
+	"POST /api/v1/merges":                     true,
+	"GET /api/v1/generations/{gen}/check":     true,
+	"POST /api/v1/generations/{gen}/activate": true,
 }
 
 // deadline gives every request but the untimed ones a context that ends

@@ -140,7 +140,13 @@ func TestConsoleGis(t *testing.T) {
 		BasemapLayer                                         bool
 		ReportState                                          string
 		CompareGrid                                          []int
-		Dashboard                                            struct {
+		SizeRows                                             []sizeRow
+		Rebalance                                            struct {
+			Generation int
+			Done       string
+			Rows       []sizeRow
+		}
+		Dashboard struct {
 			Received, Closed int
 			OnTimeRate       float64
 			Bars             []struct {
@@ -169,11 +175,13 @@ func TestConsoleGis(t *testing.T) {
 		t.Errorf("import report in the console %+v; stored %d features (version %d)", res.Job, feats, version)
 	}
 
-	// The merge: a second generation, now active, its pieces as the API has them.
+	// The merge: a second generation, now active, its pieces as the API
+	// has them; the rebalance after it, a third, a draft.
 	var gens struct{ Generations []geo.Generation }
 	getJSON(t, base+"/api/v1/generations", http.StatusOK, &gens)
-	if res.Generation != 2 || len(gens.Generations) != 2 || gens.Generations[0].ID != 2 || gens.Generations[0].State != geo.GenerationActive ||
-		gens.Generations[1].State != geo.GenerationRetired || res.ReportState != geo.GenerationActive {
+	if res.Generation != 2 || len(gens.Generations) != 3 || gens.Generations[1].ID != 2 || gens.Generations[1].State != geo.GenerationActive ||
+		gens.Generations[2].State != geo.GenerationRetired || res.ReportState != geo.GenerationActive ||
+		gens.Generations[0].ID != 3 || gens.Generations[0].State != geo.GenerationDraft || res.Rebalance.Generation != 3 {
 		t.Errorf("generations after activating in the console: %+v (console: generation %d, %s)", gens.Generations, res.Generation, res.ReportState)
 	}
 	var pieces struct {
@@ -207,6 +215,18 @@ func TestConsoleGis(t *testing.T) {
 	var e apiError
 	getJSON(t, base+"/api/v1/generations/2/compare?with=x", http.StatusBadRequest, &e)
 	getJSON(t, base+"/api/v1/generations/2/compare?with=99", http.StatusNotFound, &e)
+
+	// The sizes: the histogram the console drew is the report's, and the
+	// rebalance draft's has the bars before and after.
+	var rep2, rep3 geo.MergeReport
+	getJSON(t, base+"/api/v1/generations/2/report", http.StatusOK, &rep2)
+	checkHistogram(t, "generation 2", res.SizeRows, nil, rep2.Sizes.After)
+	getJSON(t, fmt.Sprintf("%s/api/v1/generations/%d/report", base, res.Rebalance.Generation), http.StatusOK, &rep3)
+	if rep3.Sizes == nil || !rep3.Params.Rebalance || rep3.Sizes.Split == 0 || !strings.Contains(res.Rebalance.Done, fmt.Sprint(rep3.Sizes.Split)) {
+		t.Errorf("the console's rebalance: %q; the report's sizes %+v", res.Rebalance.Done, rep3.Sizes)
+	} else {
+		checkHistogram(t, "the rebalance", res.Rebalance.Rows, rep3.Sizes.Before, rep3.Sizes.After)
+	}
 
 	// The map: GCJ-02 tiles over the basemap, whose tiles the browser fetched.
 	if res.Datum != "gcj02" || !res.BasemapLayer || basemapHits.Load() == 0 {
@@ -296,6 +316,33 @@ func TestConsoleGCJ02(t *testing.T) {
 		lon, lat := geo.WGS84ToGCJ02(p[0], p[1])
 		if math.Abs(got[i][0]-lon) > 1e-12 || math.Abs(got[i][1]-lat) > 1e-12 {
 			t.Errorf("%v: console %v, server %v", p, got[i], [2]float64{lon, lat})
+		}
+	}
+}
+
+// sizeRow is a bar of the console's households-per-grid histogram.
+type sizeRow struct {
+	From          int
+	Before, After *int
+}
+
+// checkHistogram compares the bars the console drew with a report's.
+func checkHistogram(t *testing.T, what string, rows []sizeRow, before, after []geo.SizeBin) {
+	t.Helper()
+	n := max(len(before), len(after))
+	if len(rows) != n || n == 0 {
+		t.Errorf("%s: the console drew %d bars, the report has %d", what, len(rows), n)
+		return
+	}
+	at := func(bins []geo.SizeBin, i int) int {
+		if i < len(bins) {
+			return bins[i].Grids
+		}
+		return 0
+	}
+	for i, r := range rows {
+		if r.From != i*100 || r.After == nil || *r.After != at(after, i) || (before != nil && (r.Before == nil || *r.Before != at(before, i))) {
+			t.Errorf("%s: bar %d is %+v, the report has %d → %d", what, i, r, at(before, i), at(after, i))
 		}
 	}
 }

@@ -199,13 +199,20 @@ func runMerge(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.Float64Var(&p.SliverWidth, "sliver-width", 0, "pieces thinner than this mean width in m are slivers (default 20)")
 	fs.Float64Var(&p.GapNewArea, "gap-new-area", 0, "uncovered community area from this many m² becomes a new grid (default 50000)")
 	fs.Float64Var(&p.MatchShare, "match-share", 0, "a grid keeps an active grid's code when they overlap by this share of both (default 0.5)")
-	fs.IntVar(&p.HouseholdBound, "household-bound", 0, "flag grids with more households than this (default 500)")
+	fs.IntVar(&p.HouseholdBound, "household-bound", 0, "the most households of a grid (older form of --grid-households)")
+	var sf sizeFlags
+	sf.register(fs)
+	fs.BoolVar(&p.Rebalance, "rebalance", false, "split grids above the size rule along the gaps between their buildings and join those below it to a neighbour (needs buildings)")
 	fs.StringVar(&p.Note, "note", "", "a note to keep with the generation")
 	asJSON := fs.Bool("json", false, "print the generation number and the full report as JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	p.Base = strings.Split(*base, ",")
+	var err error
+	if p.GridHouseholds, p.CommunityHouseholds, err = sf.rules(); err != nil {
+		return err
+	}
 	db, err := dbf.open(ctx)
 	if err != nil {
 		return err
@@ -267,6 +274,13 @@ func printMergeReport(w io.Writer, rep geo.MergeReport) {
 		fmt.Fprintf(w, "\nbuildings: %d in a grid, %d outside every grid; moving grid vs the active generation: %d buildings, %d households\n",
 			b.Assigned, b.Outside, b.Moving, b.MovingHouseholds)
 	}
+	var sizeItems []geo.ReviewItem
+	for _, it := range rep.Review {
+		if strings.HasPrefix(it.Kind, "households_") {
+			sizeItems = append(sizeItems, it)
+		}
+	}
+	printSizes(w, rep.Sizes, sizeItems, 10)
 	review := map[string]int{}
 	for _, it := range rep.Review {
 		review[it.Kind]++
@@ -286,7 +300,13 @@ func runCheck(ctx context.Context, args []string, stdout io.Writer) error {
 	var dbf dbFlags
 	dbf.register(fs)
 	gen := fs.Int("gen", 0, "generation to check (default: the active one)")
+	var sf sizeFlags
+	sf.register(fs)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	grid, community, err := sf.rules()
+	if err != nil {
 		return err
 	}
 	db, err := dbf.open(ctx)
@@ -305,6 +325,11 @@ func runCheck(ctx context.Context, args []string, stdout io.Writer) error {
 		return geo.Errorf(geo.EINVALID, "%d violations", len(vs))
 	}
 	fmt.Fprintln(stdout, "ok: no overlaps, gaps, nesting or code violations")
+	items, sizes, err := db.SizeReview(ctx, *gen, grid, community)
+	if err != nil {
+		return err
+	}
+	printSizes(stdout, sizes, items, 20) // out-of-range sizes are for review, not violations
 	return nil
 }
 

@@ -115,6 +115,4 @@ SELECT current_setting('gridd.gen')::int, 'grid', code, src_name, community,
        CASE WHEN is_new THEN 'new grid from a gap no departmental grid covers' ELSE '' END
 FROM mg_grid WHERE code IS NOT NULL;
 
-UPDATE areas SET review = 'households ' || households || ' exceed ' || current_setting('gridd.household_bound')
-WHERE generation = current_setting('gridd.gen')::int AND level = 'grid'
-  AND households > current_setting('gridd.household_bound')::int AND review = '';
+-- Size rules are judged after the buildings are assigned (sizes.go).

@@ -12,6 +12,7 @@ import { addMessages, applyI18n, onLang, t } from './i18n.js';
 import { fmt, h, when } from './el.js';
 import { shiftGeoJSON } from './gcj02.js';
 import { extentOptions } from './extent.js';
+import { renderSizes, sizeBody, sizeFields } from './sizes.js';
 
 // Piece kinds of GET /generations/{gen}/pieces and their colours.
 const KINDS = [
@@ -89,7 +90,6 @@ addMessages({
     'gis.sliver_width': '碎片宽度（m）',
     'gis.gap_new_area': '新网格最小空隙（m²）',
     'gis.match_share': '编码沿用重叠比例',
-    'gis.household_bound': '户数上限',
     'gis.note': '备注',
     'gis.submit_merge': '合并生成草案',
     'gis.merging': '合并中…',
@@ -142,7 +142,8 @@ addMessages({
     'kind.split': '拆分',
     'kind.bad_code': '编码错误',
     'kind.duplicate_code': '重复编码',
-    'kind.households': '户数超上限',
+    'kind.households_over': '户数超上限',
+    'kind.households_under': '户数低于下限',
     'gis.before': '现行（合并前）',
     'gis.after': '草案（合并后）',
     'gis.gens': '版本（代）',
@@ -225,7 +226,6 @@ addMessages({
     'gis.sliver_width': 'Sliver width (m)',
     'gis.gap_new_area': 'Smallest gap for a new grid (m²)',
     'gis.match_share': 'Code kept from overlap share',
-    'gis.household_bound': 'Household bound',
     'gis.note': 'Note',
     'gis.submit_merge': 'Merge into a draft',
     'gis.merging': 'Merging…',
@@ -278,7 +278,8 @@ addMessages({
     'kind.split': 'split',
     'kind.bad_code': 'bad code',
     'kind.duplicate_code': 'duplicate code',
-    'kind.households': 'too many households',
+    'kind.households_over': 'too many households',
+    'kind.households_under': 'too few households',
     'gis.before': 'Active (before)',
     'gis.after': 'Draft (after)',
     'gis.gens': 'Generations',
@@ -370,7 +371,7 @@ export function mountGis(root, ctx) {
     label('gis.sliver_width', num('sliver_width_m', '20')),
     label('gis.gap_new_area', num('gap_new_area_m2', '50000')),
     label('gis.match_share', num('match_share', '0.5')),
-    label('gis.household_bound', num('household_bound', '500')),
+    sizeFields(),
     label('gis.note', h('input', { name: 'note' })),
     h('button', { type: 'submit', class: 'primary wide', 'data-i18n': 'gis.submit_merge', text: t('gis.submit_merge'), disabled: !mayEdit }),
     h('p', { id: 'gis-merge-status', class: 'wide status' }));
@@ -462,9 +463,10 @@ export function mountGis(root, ctx) {
     ev.preventDefault();
     const f = mergeForm.elements;
     const body = { base: f.base.value.split(/[,，\s]+/).filter(Boolean), strategy: f.strategy.value, note: f.note.value.trim() };
-    for (const k of ['sliver_area_m2', 'sliver_width_m', 'gap_new_area_m2', 'match_share', 'household_bound']) {
+    for (const k of ['sliver_area_m2', 'sliver_width_m', 'gap_new_area_m2', 'match_share']) {
       if (f[k].value !== '') body[k] = Number(f[k].value);
     }
+    sizeBody(mergeForm, body);
     const status = document.getElementById('gis-merge-status');
     const button = mergeForm.querySelector('button[type=submit]');
     button.disabled = true;
@@ -532,6 +534,7 @@ export function mountGis(root, ctx) {
     out.push(h('div', { class: 'row' },
       counts('gis.codes', 'codes.', r.grid_codes, ['kept', 'source', 'new'], 'gis-codes'),
       counts('gis.lineage', 'lin.', r.lineage, ['kept', 'reshaped', 'split', 'merged', 'retired', 'new'], 'gis-lineage')));
+    out.push(renderSizes(r.sizes));
     const cw = Object.entries(r.crosswalk || {});
     if (cw.length) {
       out.push(h('h3', { text: t('gis.crosswalk') }));
@@ -541,7 +544,7 @@ export function mountGis(root, ctx) {
     const review = r.review || [];
     out.push(h('details', {}, h('summary', { text: t('gis.review', { n: review.length }) }),
       table(['rep.kind', 'col.level', 'rep.code', 'gis.piece.other', 'gis.piece.area', 'col.note'],
-        review.slice(0, 200).map((i) => ({ cells: [t('kind.' + i.kind), t('level.' + i.level), i.code || '', i.other || '', fmt(i.area_m2), i.note || ''] })))));
+        review.slice(0, 200).map((i) => ({ cells: [t('kind.' + i.kind), t('level.' + i.level), i.code || '', i.other || '', fmt(i.area_m2), i.note || (i.households != null ? `${fmt(i.households)} ${t('size.range')}` : '')] })))));
     reportBox.replaceChildren(...out);
   }
 

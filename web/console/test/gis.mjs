@@ -128,6 +128,27 @@ try {
   await page.screenshot({ path: shotPath('console-gis-activated.png') });
   lap('activate+compare');
 
+  // The size review of the active generation's report, then a rebalance
+  // draft with its histogram before and after.
+  const histogram = async () => page.$$eval('#gis-histogram tbody tr', (trs) => trs.map((tr) => {
+    const n = tr.querySelector('td.n').textContent.split('→').map((x) => Number(x.replace(/[^0-9]/g, '')));
+    return { from: Number(tr.dataset.from), before: n.length > 1 ? n[0] : null, after: n[n.length - 1] };
+  }));
+  result.sizeRows = await histogram();
+  await page.check('#gis-rebalance');
+  await page.fill('#gis-merge input[name=note]', 'rebalance');
+  await page.click('#gis-merge button[type=submit]');
+  await page.waitForSelector(`#gis-report-title[data-gen="${result.generation + 1}"]`, LONG);
+  await page.waitForSelector('#gis-size-done');
+  result.rebalance = {
+    generation: Number(await page.getAttribute('#gis-report-title', 'data-gen')),
+    done: (await page.textContent('#gis-size-done')).trim(),
+    rows: await histogram(),
+  };
+  await page.evaluate(() => document.querySelector('#gis-size').scrollIntoView());
+  await page.screenshot({ path: shotPath('console-gis-rebalance.png') });
+  lap('rebalance');
+
   // ---- the dashboard, as a viewer ----
   await page.evaluate(() => history.replaceState(null, '', '#dashboard')); // where the viewer lands
   await page.click('#logout');
