@@ -128,7 +128,7 @@ func Actions() []Action {
 
 func knownEventAction(a string) bool {
 	switch Action(a) {
-	case ActReport, ActApproaching, ActOverdue, ActEscalate:
+	case ActReport, ActApproaching, ActOverdue, ActEscalate, ActMerge, ActAbsorb:
 		return true
 	}
 	return slices.Contains(Actions(), Action(a))

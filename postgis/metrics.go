@@ -14,7 +14,8 @@ import (
 // closed and its (last) handling came by its deadline, extensions
 // included; overdue when it was handled after its deadline or is still
 // unhandled past it (cancelled and suspended cases aside); reworked (返工)
-// when verification sent it back at least once.
+// when verification sent it back at least once. A case merged into
+// another as a duplicate is not counted: the problem counts once.
 const metricsSQL = `
 SELECT %[1]s, count(*)::int,
        (count(*) FILTER (WHERE i.state = 'closed'))::int,
@@ -24,7 +25,7 @@ SELECT %[1]s, count(*)::int,
        (count(*) FILTER (WHERE i.rework_count > 0))::int,
        coalesce(avg(extract(epoch FROM i.closed_at - i.created_at)) FILTER (WHERE i.state = 'closed'), 0)::float8 / 3600
 FROM incidents i
-WHERE %[2]s = $1 AND i.created_at >= $2 AND i.created_at < $3
+WHERE %[2]s = $1 AND i.created_at >= $2 AND i.created_at < $3 AND i.merged_into IS NULL -- a merged duplicate counts in its survivor
 GROUP BY 1 ORDER BY 1`
 
 // Metrics returns the assessment figures of an area (a district, street,

@@ -100,6 +100,8 @@ var policy = map[string]access{
 	"GET /api/v1/incidents/{id:[0-9]+}/events":       allow("", caseReaders...),
 	"POST /api/v1/incidents/{id:[0-9]+}/transitions": allow("incident.transition", admin, dispatcher, worker),
 	"GET /api/v1/events":                             allow("", caseReaders...),
+	"GET /api/v1/incidents/{id:[0-9]+}/duplicates":   allow("", caseReaders...),                  // scoped in the handler
+	"POST /api/v1/incidents/{id:[0-9]+}/merge-into":  allow("incident.merge", admin, dispatcher), // both cases in scope
 	"GET /api/v1/metrics":                            allow("", admin, dispatcher, viewer),
 	"GET /api/v1/people":                             allow("", staff...),
 	"POST /api/v1/people":                            {roles: []geo.AccessRole{admin, dispatcher}, unscoped: true, action: "person.create"},

@@ -89,6 +89,7 @@ type o311Request struct {
 	Lat               float64  `json:"lat" xml:"lat"`
 	Long              float64  `json:"long" xml:"long"`
 	MediaURL          string   `json:"media_url" xml:"media_url"`
+	MergedInto        string   `json:"merged_into,omitempty" xml:"merged_into,omitempty"` // a duplicate: the request it follows (duplicates.go)
 }
 
 type o311Created struct {
@@ -368,7 +369,7 @@ func (s *Server) handleO311Requests(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]o311Request, len(incs))
 	for i, inc := range incs {
-		out[i] = requestOf(inc)
+		out[i] = s.o311Follow(r.Context(), inc)
 	}
 	writeO311(w, f, http.StatusOK, "service_requests", out)
 }
@@ -385,7 +386,7 @@ func (s *Server) handleO311Request(w http.ResponseWriter, r *http.Request) {
 		writeO311Error(w, f, err)
 		return
 	}
-	writeO311(w, f, http.StatusOK, "service_requests", []o311Request{requestOf(inc)})
+	writeO311(w, f, http.StatusOK, "service_requests", []o311Request{s.o311Follow(r.Context(), inc)})
 }
 
 func (s *Server) handleO311Token(w http.ResponseWriter, r *http.Request) {
@@ -395,5 +396,5 @@ func (s *Server) handleO311Token(w http.ResponseWriter, r *http.Request) {
 		writeO311Error(w, f, err)
 		return
 	}
-	writeO311(w, f, http.StatusOK, "service_requests", []o311Token{{ServiceRequestID: strconv.FormatInt(inc.ID, 10), Token: inc.Token}})
+	writeO311(w, f, http.StatusOK, "service_requests", []o311Token{{ServiceRequestID: strconv.FormatInt(s.o311TokenID(r.Context(), inc), 10), Token: inc.Token}})
 }

@@ -75,8 +75,9 @@ type Deps struct {
 	Routing     Router        // in-memory point location; nil: Locator (SQL) answers /locate
 	Incidents   IncidentStore // the case workflow; nil: no /incidents, /open311
 	Casework    CaseworkStore
-	Events      *EventHub // fans incident events out to SSE streams
-	Auth        AuthStore // sessions, tokens, the audit log; nil: every protected route answers 503
+	Duplicates  DuplicateStore // possible duplicates and merges; nil: no /duplicates, /merge-into
+	Events      *EventHub      // fans incident events out to SSE streams
+	Auth        AuthStore      // sessions, tokens, the audit log; nil: every protected route answers 503
 	Logger      *slog.Logger
 
 	// The operator console's area panel and incident map (issue 8).
@@ -140,6 +141,7 @@ func (s *Server) routes() {
 	s.caseworkRoutes(api)
 	s.areaRoutes(api)
 	s.buildingRoutes(api)
+	s.duplicateRoutes(api)
 	api.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, geo.Errorf(geo.ENOTFOUND, "no API endpoint %s %s", r.Method, r.URL.Path))
 	})

@@ -41,6 +41,8 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	metrics := fs.String("metrics", "", "who may read Prometheus /metrics: '' (admins and viewers, by session or token), 'public' (anyone; for a scraper in a closed network) or 'off'")
 	var webhookAllow stringList
 	fs.Var(&webhookAllow, "webhook-allow", "CIDR (or address) webhooks may reach although it is internal: loopback, private, link-local, metadata… are refused otherwise; repeat or comma-separate, e.g. 10.20.0.0/16")
+	dupWithin := fs.String("duplicate-within", "50m", "a new report this near an open case of its category is flagged as a possible duplicate (e.g. 50m, 0.1km)")
+	dupDays := fs.Int("duplicate-days", geo.DefaultDuplicateDays, "… when that case was reported at most this many days before")
 	devToken := fs.String("dev-token", "", "FOR TESTS ONLY: a bearer token that is an admin and may act as anyone (X-Gridd-Actor/X-Gridd-Role)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -56,6 +58,10 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		return geo.Errorf(geo.EINVALID, "--metrics %q: give '' (admins and viewers), 'public' or 'off'", m)
 	}
 	hookTargets, err := geo.ParseWebhookAllow(webhookAllow)
+	if err != nil {
+		return err
+	}
+	dupRule, err := duplicateRule(*dupWithin, *dupDays)
 	if err != nil {
 		return err
 	}
@@ -90,6 +96,9 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	}
+	if err := db.SetDuplicatePolicy(ctx, dupRule); err != nil {
+		return err
+	}
 	if err := ensureFirstAdmin(ctx, db.DB, stdout); err != nil {
 		return err
 	}
@@ -109,7 +118,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	srv = web.NewServer(web.Config{Addr: *addr, UploadDir: *uploadDir, MaxUploadBytes: *maxUploadMB << 20, TileCacheBytes: tileCacheBytes, TileCacheDir: *tileCacheDir,
 		PublicTiles: *publicTiles, DevToken: *devToken, RateLimit: *rateLimit, RateBurst: *rateBurst, RequestTimeout: *reqTimeout, MaxInFlight: *maxInFlight, Basemap: basemap, Metrics: *metrics, WebhookTargets: hookTargets},
 		web.Deps{Locator: db, Tiles: db, Features: db, Health: db, Generations: db, Exports: fileExporter{db: db.DB}, Importer: imports,
-			Routing: router, Incidents: db, Casework: db, Events: hub, Auth: db,
+			Routing: router, Incidents: db, Casework: db, Duplicates: db, Events: hub, Auth: db,
 			Areas: db, Buildings: db, IncidentTiles: db, Ops: db})
 	served.Store(srv)
 	fmt.Fprintf(stdout, "gridd serving on http://%s\n", displayAddr(l.Addr().String()))
@@ -146,3 +155,16 @@ type stringList []string
 
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+// duplicateRule reads --duplicate-within and --duplicate-days.
+func duplicateRule(within string, days int) (geo.DuplicatePolicy, error) {
+	m, err := geo.ParseDistance(within)
+	if err != nil {
+		return geo.DuplicatePolicy{}, geo.WrapError(geo.EINVALID, err, "--duplicate-within")
+	}
+	p := geo.DuplicatePolicy{WithinM: m, Days: days}
+	if err := p.Validate(); err != nil {
+		return p, geo.WrapError(geo.EINVALID, err, "--duplicate-within/--duplicate-days")
+	}
+	return p, nil
+}

@@ -1,0 +1,4 @@
+package web
+
+// routesOnlyDuplicates only makes NewServer register the duplicate routes.
+type routesOnlyDuplicates struct{ DuplicateStore }
