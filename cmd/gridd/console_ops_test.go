@@ -73,6 +73,10 @@ func TestConsoleOps(t *testing.T) {
 		States   []string `json:"states"`
 		Street   []int64  `json:"streetQueue"`
 		Ms       any      `json:"ms"`
+		Dup      struct {
+			Into, Merged int64
+			State        string
+		} `json:"duplicate"`
 	}
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatalf("ops.mjs output %q: %v", out, err)
@@ -82,6 +86,14 @@ func TestConsoleOps(t *testing.T) {
 	}
 	if !slices.Contains(res.Street, own.ID) || slices.Contains(res.Street, other.ID) {
 		t.Fatalf("street dispatcher's queue %v: want %d, not %d", res.Street, own.ID, other.ID)
+	}
+
+	// The merge clicked in the drawer: the repeat is closed, linked to
+	// the case it repeats.
+	var mergedInto int64
+	if err := conn.QueryRow(ctx, `SELECT coalesce(merged_into, 0) FROM incidents WHERE id = $1`, res.Dup.Merged).Scan(&mergedInto); err != nil ||
+		mergedInto != res.Dup.Into || res.Dup.State != string(geo.StateClosed) || res.Dup.Into == 0 {
+		t.Errorf("the merge in the drawer: %+v, merged_into %d, %v", res.Dup, mergedInto, err)
 	}
 
 	// What the clicks did, from the database: the case went through the

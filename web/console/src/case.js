@@ -8,6 +8,7 @@ import { api } from './api.js';
 import { addMessages, onLang, t } from './i18n.js';
 import { h as el } from './el.js';
 import { dueOf, duration } from './queue.js';
+import { duplicatesSection, loadDuplicates } from './duplicates.js';
 
 addMessages({
   zh: {
@@ -59,6 +60,7 @@ export function mountCase(ctx) {
   document.getElementById('view-map').append(drawer);
   let inc = null;
   let events = [];
+  let dups = null; // the case's possible duplicates (duplicates.js)
   let people = null; // candidates for dispatch, loaded once per case
   let error = '';
   let busy = false;
@@ -69,7 +71,7 @@ export function mountCase(ctx) {
       error = '';
     }
     try {
-      [inc, events] = await Promise.all([api('/api/v1/incidents/' + id), api(`/api/v1/incidents/${id}/events`).then((b) => b.events)]);
+      [inc, events, dups] = await Promise.all([api('/api/v1/incidents/' + id), api(`/api/v1/incidents/${id}/events`).then((b) => b.events), loadDuplicates(id)]);
     } catch (e) {
       inc = null;
       drawer.replaceChildren(el('p', { role: 'alert' }, e.message));
@@ -209,6 +211,7 @@ export function mountCase(ctx) {
         el('button', { type: 'button', class: 'x', 'aria-label': t('case.close'), onclick: closeDrawer }, '×')),
       dl,
       actionForm(),
+      duplicatesSection(inc, dups, (id) => openCase(id, { fly: true })),
       el('section', {}, el('h3', {}, t('case.history')), history));
   }
 

@@ -145,6 +145,23 @@ try {
   await page.waitForSelector(row, { state: 'detached', timeout: 5000 });
   lap('workflow');
 
+  // 4b. A second report of one problem, 10 m from the first: the drawer
+  // shows it may repeat the first, and the dispatcher merges it.
+  const report = (dlon, what) => devAPI('POST', '/api/v1/incidents', {
+    category: 'E0103', lon: Number(env.GRIDD_LON) + dlon, lat: Number(env.GRIDD_LAT), description: what, source: 'hotline',
+  }, 'hotline-agent');
+  const dupA = await report(0, '占道堆物');
+  const dupB = await report(0.0001, '又有人占道堆物');
+  await page.waitForSelector(`#queue-list li[data-id="${dupB.id}"]`, { timeout: 5000 });
+  await page.click(`#queue-list li[data-id="${dupB.id}"]`);
+  await page.waitForSelector(`#case-duplicates #dup-candidates li[data-id="${dupA.id}"]`, { timeout: 10000 });
+  await page.screenshot({ path: shot + '-duplicate.png' });
+  await page.click(`#dup-candidates button[data-into="${dupA.id}"]`);
+  await page.waitForSelector('#case-duplicates #dup-merged', { timeout: 10000 });
+  check((await page.textContent('#case h2')).includes(String(dupA.id)), 'after the merge the drawer does not show the surviving case');
+  result.duplicate = { into: dupA.id, merged: dupB.id, state: (await devAPI('GET', `/api/v1/incidents/${dupB.id}`, null, 'ops')).state };
+  lap('duplicate');
+
   // 5. A street's dispatcher sees their street's case, not another's.
   await page.click('#logout');
   await login(page, env.GRIDD_STREET_LOGIN, env.GRIDD_STREET_PASSWORD);
