@@ -19,7 +19,7 @@ run: deps build
 	./$(BIN) serve --demo --addr $${GRIDD_ADDR:-:8080}
 
 test: test-deps build
-	./$(BIN) with-db -- $(GO) test -count=1 ./...
+	./$(BIN) with-db -- $(GO) test -count=1 -timeout 25m ./...
 	GO=$(GO) scripts/fuzz-short
 
 # fuzz runs every fuzz target longer: make fuzz FUZZTIME=1m

@@ -20,6 +20,8 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	scale := fs.Float64("grid-scale", 1, "multiply the number of grids per community (for big test cities)")
 	noMerge := fs.Bool("no-merge", false, "load the layers only; do not merge and activate a generation")
 	district := fs.String("district", demo.DefaultDistrict, "county code of the Ningbo district to build the city from (e.g. 330206 北仑区; an unknown code lists them)")
+	people := fs.Bool("people", true, "give the city its synthetic people (grid workers, police, departments by street, supervisors)")
+	history := fs.Int("history-days", defaultHistoryDays, "days of synthetic case history routed to the people (0: none; needs --people)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -28,7 +30,8 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	return loadDemo(ctx, db, demoOptions{seed: *seed, gridScale: *scale, noMerge: *noMerge, district: *district}, stdout)
+	return loadDemo(ctx, db, demoOptions{seed: *seed, gridScale: *scale, noMerge: *noMerge, district: *district,
+		people: *people, historyDays: *history}, stdout)
 }
 
 // demoOptions vary the demo city.
@@ -37,7 +40,15 @@ type demoOptions struct {
 	gridScale float64
 	noMerge   bool
 	district  string // county code; "" is demo.DefaultDistrict
+	// people loads the synthetic people and historyDays days of case
+	// history with them (postgis.DemoPeople), after the activation.
+	people      bool
+	historyDays int
 }
+
+// defaultHistoryDays is the case history a demo starts with: enough for
+// the dashboard's months and the analysis' previous period.
+const defaultHistoryDays = 90
 
 // loadDemo generates the demo layers and makes and activates a first
 // generation from them.
@@ -75,5 +86,13 @@ func loadDemo(ctx context.Context, db *database, o demoOptions, stdout io.Writer
 	}
 	fmt.Fprintf(stdout, "demo city %s %s (seed %d): %d streets, %d communities, %d grids merged from 综治, 城管, 党建; generation %d active (%.1fs)\n",
 		city.District.Code, city.District.Name, seed, len(city.Streets), len(city.Communities), rep.Levels["grid"].Areas, gen, time.Since(start).Seconds())
+	if !o.people {
+		return nil
+	}
+	pr, err := db.DemoPeople(ctx, gen, seed, o.historyDays)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "demo people (synthetic): %d people at their posts; %d cases over %d days, %d open\n", pr.People, pr.Cases, o.historyDays, pr.Open)
 	return nil
 }

@@ -84,12 +84,12 @@ func gridd(t *testing.T, args ...string) (string, error) {
 }
 
 // demoDatabaseURL returns a fresh database holding the demo city ('gridd
-// demo', default seed): a copy of one loaded once per test server, so that
+// demo', default seed, without its people: the tests bring their own): a copy of one loaded once per test server, so that
 // the many tests on the demo city do not each generate it again.
 func demoDatabaseURL(t *testing.T) string {
 	t.Helper()
 	return pgtest.NewFilledDatabaseURL(t, "demo", func(url string) error {
-		return run(context.Background(), []string{"demo", "--db", url}, io.Discard, io.Discard)
+		return run(context.Background(), []string{"demo", "--db", url, "--people=false"}, io.Discard, io.Discard)
 	})
 }
 

@@ -89,7 +89,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	if *withDemo {
 		if _, err := db.ActiveGeneration(ctx); geo.ErrorCode(err) == geo.ENOTFOUND {
 			fmt.Fprintln(stdout, "empty database: loading the demo city")
-			if err := loadDemo(ctx, db, demoOptions{seed: *seed}, stdout); err != nil {
+			if err := loadDemo(ctx, db, demoOptions{seed: *seed, people: true, historyDays: defaultHistoryDays}, stdout); err != nil {
 				return err
 			}
 		} else if err != nil {
