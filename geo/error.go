@@ -19,6 +19,7 @@ const (
 	EMETHOD       = "method_not_allowed" // the path exists, not for this method
 	ETOOLARGE     = "too_large"          // a body or upload beyond the limit
 	ETOOMANY      = "too_many"           // a rate limit or a login lockout: retry later
+	EEXPIRED      = "expired"            // a link or a window that was valid once is over
 	EUNAVAILABLE  = "unavailable"        // a dependency (the database) is down
 	EINTERNAL     = "internal"           // a bug or an unexpected failure
 )

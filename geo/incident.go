@@ -453,4 +453,12 @@ type Metrics struct {
 	Reworked      int     `json:"reworked"`
 	ReworkRate    float64 `json:"rework_rate"`         // 返工率: reworked / handled
 	MeanHandlingH float64 `json:"mean_handling_hours"` // report to close, closed cases
+
+	// 群众签单: cases reported through a citizen's channel, their verdicts.
+	CitizenReported   int     `json:"citizen_reported"`
+	StaffReported     int     `json:"staff_reported"` // found by staff: no citizen verdict
+	Verdicts          int     `json:"verdicts"`
+	Satisfied         int     `json:"satisfied"`
+	SatisfactionRate  float64 `json:"satisfaction_rate"`   // satisfied / verdicts
+	ReopenedByCitizen int     `json:"reopened_by_citizen"` // reopened by a dissatisfied verdict (in reworked too)
 }

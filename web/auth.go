@@ -102,20 +102,28 @@ var policy = map[string]access{
 	"GET /api/v1/events":                             allow("", caseReaders...),
 	"GET /api/v1/incidents/{id:[0-9]+}/duplicates":   allow("", caseReaders...),                  // scoped in the handler
 	"POST /api/v1/incidents/{id:[0-9]+}/merge-into":  allow("incident.merge", admin, dispatcher), // both cases in scope
-	"GET /api/v1/metrics":                            allow("", admin, dispatcher, viewer),
-	"GET /api/v1/people":                             allow("", staff...),
-	"POST /api/v1/people":                            {roles: []geo.AccessRole{admin, dispatcher}, unscoped: true, action: "person.create"},
-	"GET /api/v1/people/{id:[0-9]+}":                 allow("", staff...),
-	"PUT /api/v1/people/{id:[0-9]+}":                 {roles: []geo.AccessRole{admin, dispatcher}, unscoped: true, action: "person.update"},
-	"GET /api/v1/responsibilities/review":            allow("", staff...),
-	"GET /api/v1/categories":                         allow("", everyone...),
-	"GET /api/v1/categories/{code}":                  allow("", everyone...),
-	"PUT /api/v1/categories/{code}":                  {roles: []geo.AccessRole{admin, dispatcher}, unscoped: true, action: "category.save"},
-	"GET /api/v1/calendar":                           allow("", everyone...),
-	"PUT /api/v1/calendar":                           {roles: []geo.AccessRole{admin, dispatcher}, unscoped: true, action: "calendar.save"},
-	"GET /api/v1/webhooks":                           allow("", admin),
-	"POST /api/v1/webhooks":                          allow("webhook.create", admin),
-	"DELETE /api/v1/webhooks/{id:[0-9]+}":            allow("webhook.delete", admin),
+	// 群众签单: the link is made by the centre or the reporting channel (in
+	// scope); the verdict needs no account, its token or link is the
+	// credential and names one case.
+	"POST /api/v1/incidents/{id:[0-9]+}/verdict-link": allow("incident.verdict_link", admin, dispatcher, reporter),
+	"GET /api/v1/incidents/{id:[0-9]+}/verdict":       allow("", caseReaders...),
+	"POST /api/v1/verdicts":                           {public: true},
+	"GET /verdict/{link}":                             {public: true},
+	"POST /verdict/{link}":                            {public: true},
+	"GET /api/v1/metrics":                             allow("", admin, dispatcher, viewer),
+	"GET /api/v1/people":                              allow("", staff...),
+	"POST /api/v1/people":                             {roles: []geo.AccessRole{admin, dispatcher}, unscoped: true, action: "person.create"},
+	"GET /api/v1/people/{id:[0-9]+}":                  allow("", staff...),
+	"PUT /api/v1/people/{id:[0-9]+}":                  {roles: []geo.AccessRole{admin, dispatcher}, unscoped: true, action: "person.update"},
+	"GET /api/v1/responsibilities/review":             allow("", staff...),
+	"GET /api/v1/categories":                          allow("", everyone...),
+	"GET /api/v1/categories/{code}":                   allow("", everyone...),
+	"PUT /api/v1/categories/{code}":                   {roles: []geo.AccessRole{admin, dispatcher}, unscoped: true, action: "category.save"},
+	"GET /api/v1/calendar":                            allow("", everyone...),
+	"PUT /api/v1/calendar":                            {roles: []geo.AccessRole{admin, dispatcher}, unscoped: true, action: "calendar.save"},
+	"GET /api/v1/webhooks":                            allow("", admin),
+	"POST /api/v1/webhooks":                           allow("webhook.create", admin),
+	"DELETE /api/v1/webhooks/{id:[0-9]+}":             allow("webhook.delete", admin),
 
 	// The operator console: area search and panel, incident tiles.
 	"GET /api/v1/areas":                                         allow("", readers...), // scoped in the handler

@@ -30,6 +30,8 @@ func statusOf(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case geo.ETOOMANY:
 		return http.StatusTooManyRequests
+	case geo.EEXPIRED:
+		return http.StatusGone
 	case geo.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
 	}

@@ -76,6 +76,7 @@ type Deps struct {
 	Incidents   IncidentStore // the case workflow; nil: no /incidents, /open311
 	Casework    CaseworkStore
 	Duplicates  DuplicateStore // possible duplicates and merges; nil: no /duplicates, /merge-into
+	Verdicts    VerdictStore   // the reporters' verdicts (群众签单); nil: no /verdicts, /verdict-link
 	Events      *EventHub      // fans incident events out to SSE streams
 	Auth        AuthStore      // sessions, tokens, the audit log; nil: every protected route answers 503
 	Logger      *slog.Logger
@@ -142,6 +143,7 @@ func (s *Server) routes() {
 	s.areaRoutes(api)
 	s.buildingRoutes(api)
 	s.duplicateRoutes(api)
+	s.verdictRoutes(r, api)
 	api.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, geo.Errorf(geo.ENOTFOUND, "no API endpoint %s %s", r.Method, r.URL.Path))
 	})

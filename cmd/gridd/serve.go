@@ -43,6 +43,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.Var(&webhookAllow, "webhook-allow", "CIDR (or address) webhooks may reach although it is internal: loopback, private, link-local, metadata… are refused otherwise; repeat or comma-separate, e.g. 10.20.0.0/16")
 	dupWithin := fs.String("duplicate-within", "50m", "a new report this near an open case of its category is flagged as a possible duplicate (e.g. 50m, 0.1km)")
 	dupDays := fs.Int("duplicate-days", geo.DefaultDuplicateDays, "… when that case was reported at most this many days before")
+	verdictWithin := fs.Duration("verdict-within", geo.DefaultVerdictWithin, "how long after 结案 the reporter may give a verdict (群众签单), e.g. 168h")
 	devToken := fs.String("dev-token", "", "FOR TESTS ONLY: a bearer token that is an admin and may act as anyone (X-Gridd-Actor/X-Gridd-Role)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -99,6 +100,9 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := db.SetDuplicatePolicy(ctx, dupRule); err != nil {
 		return err
 	}
+	if err := db.SetVerdictPolicy(ctx, geo.VerdictPolicy{Within: *verdictWithin}); err != nil {
+		return geo.WrapError(geo.EINVALID, err, "--verdict-within")
+	}
 	if err := ensureFirstAdmin(ctx, db.DB, stdout); err != nil {
 		return err
 	}
@@ -118,7 +122,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	srv = web.NewServer(web.Config{Addr: *addr, UploadDir: *uploadDir, MaxUploadBytes: *maxUploadMB << 20, TileCacheBytes: tileCacheBytes, TileCacheDir: *tileCacheDir,
 		PublicTiles: *publicTiles, DevToken: *devToken, RateLimit: *rateLimit, RateBurst: *rateBurst, RequestTimeout: *reqTimeout, MaxInFlight: *maxInFlight, Basemap: basemap, Metrics: *metrics, WebhookTargets: hookTargets},
 		web.Deps{Locator: db, Tiles: db, Features: db, Health: db, Generations: db, Exports: fileExporter{db: db.DB}, Importer: imports,
-			Routing: router, Incidents: db, Casework: db, Duplicates: db, Events: hub, Auth: db,
+			Routing: router, Incidents: db, Casework: db, Duplicates: db, Verdicts: db, Events: hub, Auth: db,
 			Areas: db, Buildings: db, IncidentTiles: db, Ops: db})
 	served.Store(srv)
 	fmt.Fprintf(stdout, "gridd serving on http://%s\n", displayAddr(l.Addr().String()))

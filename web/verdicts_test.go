@@ -1,0 +1,4 @@
+package web
+
+// routesOnlyVerdicts only makes NewServer register the verdict routes.
+type routesOnlyVerdicts struct{ VerdictStore }
