@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/gridd/gridd/geo"
@@ -66,8 +67,12 @@ func judgeable(inc geo.Incident, within time.Duration, now time.Time) error {
 	case inc.State != geo.StateClosed || inc.ClosedAt == nil:
 		return geo.Errorf(geo.ECONFLICT, "incident %d is %s, not closed: a verdict comes after 结案", inc.ID, inc.State)
 	case !now.Before(inc.ClosedAt.Add(within)):
+		span := within.String()
+		if within%(24*time.Hour) == 0 {
+			span = strconv.Itoa(int(within/(24*time.Hour))) + " days"
+		}
 		return geo.Errorf(geo.EEXPIRED, "incident %d was closed at %s: verdicts are taken for %s after closure", inc.ID,
-			inc.ClosedAt.In(geo.ChinaTime).Format("2006-01-02 15:04"), within)
+			inc.ClosedAt.In(geo.ChinaTime).Format("2006-01-02 15:04"), span)
 	}
 	return nil
 }

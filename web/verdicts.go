@@ -141,7 +141,7 @@ func (s *Server) handleVerdictPage(w http.ResponseWriter, r *http.Request) {
 			if answer != "yes" && answer != "no" {
 				page.Error, status = "请选择满意或不满意 Choose satisfied or not satisfied.", http.StatusBadRequest
 			} else if v, _, err := s.deps.Verdicts.RecordVerdict(r.Context(), req); err != nil {
-				page.Error, status = geo.ErrorMessage(err), statusOf(geo.ErrorCode(err))
+				page.Error, status = citizenMessage(err), statusOf(geo.ErrorCode(err))
 			} else {
 				page.Done, page.Reopened = true, v.Reopened
 			}
@@ -149,7 +149,7 @@ func (s *Server) handleVerdictPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if inc, err := s.deps.Verdicts.VerdictCase(r.Context(), geo.VerdictRequest{Link: link}); err != nil {
 		if page.Error == "" {
-			page.Error, status = geo.ErrorMessage(err), statusOf(geo.ErrorCode(err))
+			page.Error, status = citizenMessage(err), statusOf(geo.ErrorCode(err))
 		}
 	} else {
 		page.ID, page.What = inc.ID, inc.CategoryName
@@ -168,6 +168,23 @@ func (s *Server) handleVerdictPage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Referrer-Policy", "no-referrer") // the link is the credential
 	w.WriteHeader(status)
 	verdictTemplate.Execute(w, page)
+}
+
+// citizenMessage is an error as the citizen's page says it: in Chinese
+// first, with the detail after; nothing of a failure inside the server.
+func citizenMessage(err error) string {
+	msg := geo.ErrorMessage(err)
+	switch geo.ErrorCode(err) {
+	case geo.EEXPIRED:
+		return "评价期限已过。" + msg
+	case geo.ECONFLICT:
+		return "无法评价：每个案件只能评价一次，且须在结案之后。" + msg
+	case geo.EINVALID:
+		return "链接或表单无效。" + msg
+	case geo.ENOTFOUND:
+		return "没有找到此案件。" + msg
+	}
+	return "暂时无法评价，请稍后再试。Please try again later."
 }
 
 // verdictPage is what the citizen's page shows.
