@@ -98,7 +98,7 @@ func TestVerdictsOverHTTP(t *testing.T) {
 				}
 			}
 			page(http.Get(link.URL))(http.StatusOK, strconv.FormatInt(first, 10))
-			page(http.Get(base + "/verdict/1.2.3"))(http.StatusBadRequest, "not valid")
+			page(http.Get(base+"/verdict/1.2.3"))(http.StatusBadRequest, "not valid")
 			page(http.PostForm(link.URL, url.Values{"satisfied": {"no"}, "comment": {"垃圾还在"}}))(http.StatusOK, "重新办理")
 			page(http.PostForm(link.URL, url.Values{"satisfied": {"yes"}}))(http.StatusConflict, "一次")
 			var inc geo.Incident
