@@ -126,7 +126,9 @@ func TestDemoPeople(t *testing.T) {
 			}
 			f := m.Metrics[0]
 			if f.Received < grids || f.Closed < f.Received/2 || f.ClosedOnTime >= f.Closed || f.ClosedOnTime < f.Closed/2 ||
-				f.Reworked == 0 || f.Overdue == 0 || f.MeanHandlingH <= 0 {
+				f.Reworked == 0 || f.Overdue == 0 || f.MeanHandlingH <= 0 ||
+				f.Verdicts == 0 || f.Verdicts > f.CitizenReported || f.SatisfactionRate < 0.7 || f.SatisfactionRate == 1 ||
+				f.ReopenedByCitizen == 0 || f.StaffReported == 0 {
 				t.Fatalf("district %s figures over the history: %+v", district, f)
 			}
 			var streets struct {
@@ -140,7 +142,7 @@ func TestDemoPeople(t *testing.T) {
 			// The history obeys the state machine's bookkeeping.
 			var bad, badLoad, openCases int
 			if err := conn.QueryRow(ctx, `
-				WITH e AS (SELECT * FROM incident_events WHERE action NOT IN ('approaching', 'overdue', 'escalate')), -- the scheduler's, on top
+				WITH e AS (SELECT * FROM incident_events WHERE action NOT IN ('approaching', 'overdue', 'escalate', 'verdict')), -- the scheduler's and the verdicts leave the version
 				     last AS (SELECT DISTINCT ON (incident_id) incident_id, to_state, version FROM e ORDER BY incident_id, version DESC, id DESC),
 				     n AS (SELECT incident_id, count(*) AS events FROM e GROUP BY incident_id)
 				SELECT count(*) FROM incidents i JOIN last l ON l.incident_id = i.id JOIN n ON n.incident_id = i.id
@@ -157,8 +159,18 @@ func TestDemoPeople(t *testing.T) {
 			if err := conn.QueryRow(ctx, `SELECT count(*) FROM incidents WHERE state NOT IN ('closed', 'cancelled')`).Scan(&openCases); err != nil {
 				t.Fatal(err)
 			}
-			if bad != 0 || badLoad != 0 || openCases < 2 {
-				t.Fatalf("%d cases whose record disagrees with its events, %d people with a wrong load, %d open cases", bad, badLoad, openCases)
+			// Every verdict is on a citizen's case, one per case, and a
+			// dissatisfied one came with its reopening.
+			var badVerdicts int
+			if err := conn.QueryRow(ctx, `
+				SELECT count(*) FROM verdicts v JOIN incidents i ON i.id = v.incident_id
+				WHERE i.source NOT IN ('hotline', 'app', 'open311') OR v.satisfied = v.reopened
+				   OR (SELECT count(*) FROM incident_events e WHERE e.incident_id = i.id AND e.action = 'reopen') <> v.reopened::int
+				   OR (SELECT count(*) FROM incident_events e WHERE e.incident_id = i.id AND e.action = 'verdict') <> 1`).Scan(&badVerdicts); err != nil {
+				t.Fatal(err)
+			}
+			if bad != 0 || badLoad != 0 || openCases < 2 || badVerdicts != 0 {
+				t.Fatalf("%d cases whose record disagrees with its events, %d people with a wrong load, %d open cases, %d bad verdicts", bad, badLoad, openCases, badVerdicts)
 			}
 		})
 	}

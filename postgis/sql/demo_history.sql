@@ -30,7 +30,7 @@ draws AS (
     -- r(i): the i-th uniform draw in [0, 1) of a case.
     SELECT g.*, n, gen.id AS generation, gen.days,
            array(SELECT (hashtext(gen.seed || ':' || g.grid || ':' || n || ':' || i)::bigint & 2147483647) / 2147483648.0
-                 FROM generate_series(1, 9) i) AS r
+                 FROM generate_series(1, 11) i) AS r
     FROM grids g, gen,
          generate_series(1, (hashtext(gen.seed || ':' || g.grid)::bigint & 2147483647)::int % 7) n),
 placed AS (
@@ -53,6 +53,8 @@ timed AS (
            p.t0 + make_interval(mins => 35 + floor(p.r[4] * 30)::int) AS t_dispatch,
            p.t0 + make_interval(mins => 70 + floor(p.r[5] * 60)::int) AS t_accept,
            p.t0 + greatest(p.span * (0.15 + p.r[6] * 1.05), interval '2 hours 30 minutes') AS t_handle,
+           p.t0 + greatest(p.span * (0.15 + p.r[6] * 1.05), interval '2 hours 30 minutes')
+               + CASE WHEN p.r[7] < 0.06 THEN interval '7 hours' + p.span * 0.2 ELSE interval '3 hours' END AS t_close,
            p.r[7] < 0.06 AS reworked,
            p.r[8] < 0.03 AS cancelled,
            p.r[8] BETWEEN 0.03 AND 0.07 AND p.t0 > now() - interval '30 days' AS stuck
@@ -62,7 +64,11 @@ SELECT t.*, ST_X(t.pt) AS lon, ST_Y(t.pt) AS lat,
        asg.id AS assignee_id, asg.name AS assignee_name, asg.role AS assignee_role, asg.area_code AS assignee_code,
        CASE length(asg.area_code) WHEN 15 THEN 'grid' WHEN 12 THEN 'community' WHEN 9 THEN 'street' WHEN 6 THEN 'district' ELSE '' END AS assignee_level,
        rep.name AS worker_name,
-       CASE WHEN t.r[9] < 0.45 THEN 'grid_worker' WHEN t.r[9] < 0.75 THEN 'hotline' WHEN t.r[9] < 0.9 THEN 'app' ELSE 'camera' END AS source
+       CASE WHEN t.r[9] < 0.45 THEN 'grid_worker' WHEN t.r[9] < 0.75 THEN 'hotline' WHEN t.r[9] < 0.9 THEN 'app' ELSE 'camera' END AS source,
+       -- the citizens (hotline, app) of closed cases judge seven in ten
+       t.r[9] >= 0.45 AND t.r[9] < 0.9 AND t.r[10] < 0.7 AND NOT t.cancelled AND NOT t.stuck AS judged,
+       t.r[11] < 0.12 AS unhappy,
+       make_interval(mins => 30 + floor(t.r[10] * 4000)::int) AS t_verdict
 FROM timed t
 LEFT JOIN LATERAL (
     SELECT p.id, p.name, a.role, a.area_code FROM assignments a JOIN people p ON p.id = a.person_id
@@ -90,21 +96,30 @@ WITH steps AS (
         (8, 'handle',   'accepted',   'handled',    c.t_handle + interval '4 hours' + c.span * 0.2, true, NOT c.cancelled AND NOT c.stuck AND c.reworked),
         (9, 'verify',   'handled',    'verified',   c.t_handle + CASE WHEN c.reworked THEN interval '6 hours' + c.span * 0.2 ELSE interval '2 hours' END,
                                                                                             false, NOT c.cancelled AND NOT c.stuck AND c.verify),
-        (10, 'close',   CASE WHEN c.verify THEN 'verified' ELSE 'handled' END, 'closed',
-                        c.t_handle + CASE WHEN c.reworked THEN interval '7 hours' + c.span * 0.2 ELSE interval '3 hours' END,
-                                                                                            false, NOT c.cancelled AND NOT c.stuck)
+        (10, 'close',   CASE WHEN c.verify THEN 'verified' ELSE 'handled' END, 'closed', c.t_close, false, NOT c.cancelled AND NOT c.stuck),
+        -- 群众签单: most citizens judge within two days; a dissatisfied
+        -- verdict reopens the case once, and it is done again.
+        (11, 'verdict', 'closed',     'closed',     c.t_close + c.t_verdict,                false, c.judged),
+        (12, 'reopen',  'closed',     'dispatched', c.t_close + c.t_verdict + interval '1 second', false, c.judged AND c.unhappy),
+        (13, 'accept',  'dispatched', 'accepted',   c.t_close + c.t_verdict + interval '2 hours',  true,  c.judged AND c.unhappy),
+        (14, 'handle',  'accepted',   'handled',    c.t_close + c.t_verdict + interval '1 day',    true,  c.judged AND c.unhappy),
+        (15, 'verify',  'handled',    'verified',   c.t_close + c.t_verdict + interval '26 hours', false, c.judged AND c.unhappy AND c.verify),
+        (16, 'close',   CASE WHEN c.verify THEN 'verified' ELSE 'handled' END, 'closed',
+                        c.t_close + c.t_verdict + interval '27 hours',                      false, c.judged AND c.unhappy)
     ) AS s(seq, action, from_state, to_state, at, by_handler, taken)
     WHERE s.taken AND s.at <= now() - interval '1 minute')
-SELECT *, row_number() OVER (PARTITION BY grid, n ORDER BY seq) AS version,
-       count(*) OVER (PARTITION BY grid, n) AS versions
+-- A verdict is recorded at the version of the closed case (it changes
+-- nothing of it), as RecordVerdict does.
+SELECT *, count(*) FILTER (WHERE action <> 'verdict') OVER (PARTITION BY grid, n ORDER BY seq) AS version
 FROM steps;
 
 -- Where each case stands: its last step, its reworks, its last handling
 -- (unless a rework came after it).
 CREATE TEMP TABLE demo_facts ON COMMIT DROP AS
-SELECT grid, n, max(version) AS version, (array_agg(to_state ORDER BY version DESC))[1] AS state, max(at) AS updated_at,
-       (count(*) FILTER (WHERE action = 'rework'))::int AS reworks,
-       CASE WHEN max(seq) FILTER (WHERE action = 'handle') > coalesce(max(seq) FILTER (WHERE action = 'rework'), 0)
+SELECT grid, n, max(version) AS version, (array_agg(to_state ORDER BY version DESC, seq DESC))[1] AS state,
+       max(at) FILTER (WHERE action <> 'verdict') AS updated_at, max(at) FILTER (WHERE action = 'close') AS closed_at,
+       (count(*) FILTER (WHERE action IN ('rework', 'reopen')))::int AS reworks,
+       CASE WHEN max(seq) FILTER (WHERE action = 'handle') > coalesce(max(seq) FILTER (WHERE action IN ('rework', 'reopen')), 0)
             THEN max(at) FILTER (WHERE action = 'handle') END AS handled_at
 FROM demo_steps GROUP BY grid, n;
 
@@ -131,7 +146,7 @@ SELECT ids.id, c.category, f.state, f.version, c.lon, c.lat, 'wgs84', c.generati
        CASE WHEN c.assignee_id IS NULL THEN 'demo history: nobody holds the role here'
             ELSE 'demo history: ' || c.assignee_level || ' ' || c.assignee_code || ': ' || c.assignee_name END,
        c.limit_value, c.limit_unit, c.warn, c.deadline, f.reworks,
-       c.t0, f.updated_at, f.handled_at, CASE WHEN f.state = 'closed' THEN f.updated_at END
+       c.t0, f.updated_at, f.handled_at, CASE WHEN f.state = 'closed' THEN f.closed_at END
 FROM demo_cases c
 JOIN demo_facts f USING (grid, n)
 JOIN demo_case_ids ids USING (grid, n)
@@ -141,10 +156,18 @@ ORDER BY ids.id;
 INSERT INTO incident_events (incident_id, action, from_state, to_state, version, actor, role, note, at)
 SELECT ids.id, s.action, s.from_state, s.to_state, s.version,
        CASE WHEN s.action = 'report' THEN CASE WHEN s.source = 'grid_worker' THEN coalesce(s.worker_name, '') ELSE s.source END
+            WHEN s.action IN ('verdict', 'reopen') THEN 'reporter'
             WHEN s.by_handler THEN coalesce(s.assignee_name, '') ELSE '指挥中心（演示）' END,
-       CASE WHEN s.action = 'report' THEN ''
+       CASE WHEN s.action IN ('report', 'verdict', 'reopen') THEN ''
             WHEN s.by_handler THEN coalesce(s.assignee_role, '') ELSE 'operator' END,
-       CASE s.action WHEN 'handle' THEN '已处置（演示数据）' WHEN 'rework' THEN '核查未通过，返工（演示数据）' ELSE '' END,
+       CASE s.action WHEN 'handle' THEN '已处置（演示数据）' WHEN 'rework' THEN '核查未通过，返工（演示数据）'
+                     WHEN 'verdict' THEN CASE WHEN s.unhappy THEN '不满意 not satisfied: 问题没有解决（演示数据）' ELSE '满意 satisfied' END
+                     WHEN 'reopen' THEN '群众不满意，返工: 问题没有解决（演示数据）' ELSE '' END,
        s.at
 FROM demo_steps s JOIN demo_case_ids ids USING (grid, n)
 ORDER BY s.at, ids.id, s.version;
+
+INSERT INTO verdicts (incident_id, satisfied, comment, channel, reopened, at)
+SELECT ids.id, NOT s.unhappy, CASE WHEN s.unhappy THEN '问题没有解决（演示数据）' ELSE '' END, 'token', s.unhappy, s.at
+FROM demo_steps s JOIN demo_case_ids ids USING (grid, n)
+WHERE s.action = 'verdict';

@@ -19,6 +19,7 @@ const METRICS = [
   { k: 'overdue', ramp: ['#fff5f5', '#c92a2a'] },
   { k: 'reworked', ramp: ['#fff4e6', '#d9480f'] },
   { k: 'rework_rate', rate: true, ramp: ['#fff4e6', '#d9480f'] },
+  { k: 'satisfaction_rate', rate: true, ramp: ['#f3f0ff', '#5f3dc4'] },
 ];
 const PERIODS = [7, 30, 90, 365]; // days
 const BUCKETS = { 7: 7, 30: 6, 90: 9, 365: 12 }; // bars of the period chart
@@ -39,6 +40,8 @@ addMessages({
     'm.reworked': '返工',
     'm.rework_rate': '返工率',
     'm.mean_handling_hours': '平均办结时长（小时）',
+    'm.satisfaction_rate': '群众满意率',
+    'm.verdicts': '群众评价',
     'dash.byarea': '{metric}（按{level}）',
     'dash.byperiod': '受理与结案（按时段）',
     'dash.map': '社情研判：{metric}',
@@ -59,6 +62,8 @@ addMessages({
     'm.reworked': 'Reworked',
     'm.rework_rate': 'Rework rate',
     'm.mean_handling_hours': 'Mean time to close (h)',
+    'm.satisfaction_rate': 'Citizens satisfied',
+    'm.verdicts': 'Citizen verdicts',
     'dash.byarea': '{metric} by {level}',
     'dash.byperiod': 'Received and closed by period',
     'dash.map': 'Map: {metric}',
@@ -210,7 +215,7 @@ export function mountDashboard(root, ctx) {
     const d = st.data;
     if (!d) return;
     const m = metricOf(metric.value);
-    kpis.replaceChildren(...['received', 'closed', 'on_time_rate', 'overdue', 'reworked', 'rework_rate', 'mean_handling_hours'].map((k) =>
+    kpis.replaceChildren(...['received', 'closed', 'on_time_rate', 'overdue', 'reworked', 'rework_rate', 'mean_handling_hours', 'verdicts', 'satisfaction_rate'].map((k) =>
       h('div', { class: 'kpi', 'data-k': k, 'data-value': d.total[k] },
         h('span', { class: 'kpi-v', text: k === 'mean_handling_hours' ? fmt(d.total[k], 1) : show(k, d.total[k]) }), h('span', { class: 'kpi-l', text: t('m.' + k) }))));
     const items = d.breakdown.map((x) => ({ id: x.area, label: d.names[x.area] || x.area, value: x[m.k] }))

@@ -167,7 +167,7 @@ try {
     const cols = [...document.querySelectorAll('#dash-byperiod svg g[data-k=received]')].reduce((s, g) => s + Number(g.dataset.value), 0);
     return { area, by, total, breakdown, kpi, kpiText, bars, periodReceived: cols };
   });
-  for (const k of ['received', 'closed', 'on_time_rate', 'overdue', 'reworked', 'rework_rate']) {
+  for (const k of ['received', 'closed', 'on_time_rate', 'overdue', 'reworked', 'rework_rate', 'verdicts', 'satisfaction_rate']) {
     await check(dash.kpi[k] === dash.total[k], `dashboard ${k} shows ${dash.kpi[k]}, the API says ${dash.total[k]}`);
   }
   await check(dash.kpiText.received === String(dash.total.received), `received reads ${dash.kpiText.received}`);
