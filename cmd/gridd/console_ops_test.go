@@ -97,14 +97,16 @@ func TestConsoleOps(t *testing.T) {
 	}
 
 	// What the clicks did, from the database: the case went through the
-	// workflow, the centre's steps by the account that clicked.
+	// workflow, the centre's steps by the account that clicked, and the
+	// citizen's dissatisfied verdict (through the drawer's link) sent it
+	// back to its handler.
 	var state string
 	var assignee int64
 	if err := conn.QueryRow(ctx, `SELECT state, assignee_id FROM incidents WHERE id = $1`, res.Incident).Scan(&state, &assignee); err != nil {
 		t.Fatal(err)
 	}
-	if state != "closed" || assignee != cg1.ID {
-		t.Fatalf("incident %d: %s, assignee %d (want closed, %d)", res.Incident, state, assignee, cg1.ID)
+	if state != "dispatched" || assignee != cg1.ID {
+		t.Fatalf("incident %d: %s, assignee %d (want dispatched again, %d)", res.Incident, state, assignee, cg1.ID)
 	}
 	evRows, err := conn.Query(ctx, `SELECT action || ':' || actor FROM incident_events WHERE incident_id = $1 ORDER BY id`, res.Incident)
 	if err != nil {
@@ -114,7 +116,7 @@ func TestConsoleOps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"report:hotline-agent", "register:ops", "dispatch:ops", "accept:cg-1", "handle:cg-1", "verify:ops", "close:ops"}
+	want := []string{"report:hotline-agent", "register:ops", "dispatch:ops", "accept:cg-1", "handle:cg-1", "verify:ops", "close:ops", "verdict:reporter", "reopen:reporter"}
 	if !slices.Equal(steps, want) {
 		t.Fatalf("history %v, want %v", steps, want)
 	}

@@ -9,6 +9,7 @@ import { addMessages, onLang, t } from './i18n.js';
 import { h as el } from './el.js';
 import { dueOf, duration } from './queue.js';
 import { duplicatesSection, loadDuplicates } from './duplicates.js';
+import { loadVerdict, verdictSection } from './verdict.js';
 
 addMessages({
   zh: {
@@ -61,6 +62,7 @@ export function mountCase(ctx) {
   let inc = null;
   let events = [];
   let dups = null; // the case's possible duplicates (duplicates.js)
+  let verdict = null; // the reporter's verdict (verdict.js)
   let people = null; // candidates for dispatch, loaded once per case
   let error = '';
   let busy = false;
@@ -72,6 +74,7 @@ export function mountCase(ctx) {
     }
     try {
       [inc, events, dups] = await Promise.all([api('/api/v1/incidents/' + id), api(`/api/v1/incidents/${id}/events`).then((b) => b.events), loadDuplicates(id)]);
+      verdict = events.some((e) => e.action === 'verdict') ? await loadVerdict(inc) : null;
     } catch (e) {
       inc = null;
       drawer.replaceChildren(el('p', { role: 'alert' }, e.message));
@@ -212,6 +215,7 @@ export function mountCase(ctx) {
       dl,
       actionForm(),
       duplicatesSection(inc, dups, (id) => openCase(id, { fly: true })),
+      verdictSection(inc, verdict),
       el('section', {}, el('h3', {}, t('case.history')), history));
   }
 

@@ -145,6 +145,22 @@ try {
   await page.waitForSelector(row, { state: 'detached', timeout: 5000 });
   lap('workflow');
 
+  // 4a. 群众签单: the dispatcher makes the citizen's link in the drawer; the
+  // citizen, with no account, is not satisfied; the drawer follows the
+  // case back to rework and shows the verdict.
+  await page.click('#case-verdict #verdict-link');
+  await page.waitForSelector('#verdict-link-out:not([hidden]) input', { timeout: 10000 });
+  const verdictURL = await page.inputValue('#verdict-link-out input');
+  check(verdictURL.startsWith(base + '/verdict/'), 'verdict link ' + verdictURL);
+  const vres = await fetch(base + '/api/v1/verdicts', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ link: verdictURL.slice((base + '/verdict/').length), satisfied: false, comment: '路口还有垃圾' }) });
+  check(vres.status === 201, 'the citizen\'s verdict: ' + vres.status);
+  await caseState('dispatched');
+  await page.waitForSelector('#case-verdict p[data-satisfied=false]', { timeout: 10000 });
+  await page.waitForSelector('#case-history li[data-action=reopen]', { timeout: 10000 });
+  result.states.push('reopened');
+  lap('verdict');
+
   // 4b. A second report of one problem, 10 m from the first: the drawer
   // shows it may repeat the first, and the dispatcher merges it.
   const report = (dlon, what) => devAPI('POST', '/api/v1/incidents', {
