@@ -4,7 +4,6 @@ import (
 	"context"
 	"html/template"
 	"net/http"
-	"strings"
 
 	"github.com/gorilla/mux"
 	"github.com/gridd/gridd/geo"
@@ -45,7 +44,7 @@ func (s *Server) handleVerdictLink(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	l.URL = requestOrigin(r) + "/verdict/" + l.Link
+	l.URL = baseURL(r) + "/verdict/" + l.Link // the address the caller reached us at, proxies' headers honoured
 	writeJSON(w, http.StatusCreated, l)
 }
 
@@ -192,16 +191,6 @@ type verdictPage struct {
 	Link, What, Where, Closed, Error string
 	ID                               int64
 	Done, Reopened                   bool
-}
-
-// requestOrigin is the scheme and host the caller reached this server at,
-// for links handed on to citizens.
-func requestOrigin(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
 }
 
 var verdictTemplate = template.Must(template.New("verdict").Parse(`<!doctype html>
