@@ -20,9 +20,12 @@ import (
 // areas untouched.
 func TestCrashDuringMergeAndImport(t *testing.T) {
 	ctx := context.Background()
+	start := time.Now()
 	pg := startCrashablePG(t, "gridd-crash-")
 	url := pg.URL()
+	t.Logf("PostgreSQL up after %.1fs", time.Since(start).Seconds())
 	mustGridd(t, "demo", "--db", url, "--people=false")
+	t.Logf("demo loaded after %.1fs", time.Since(start).Seconds())
 
 	// state is what must survive a crash unchanged.
 	state := func() string {
@@ -82,6 +85,7 @@ func TestCrashDuringMergeAndImport(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		watch.Close(ctx)
+		t.Logf("%s at work after %.1fs: crash", args[0], time.Since(start).Seconds())
 		pg.crash(t)
 		var cmdErr error
 		select {
@@ -89,9 +93,11 @@ func TestCrashDuringMergeAndImport(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			t.Fatalf("gridd %s did not give up within 30 s of the crash", strings.Join(args, " "))
 		}
+		t.Logf("%s gave up after %.1fs", args[0], time.Since(start).Seconds())
 		if err := pg.restart(); err != nil {
 			t.Fatalf("restart postgres: %v", err)
 		}
+		t.Logf("PostgreSQL recovered after %.1fs", time.Since(start).Seconds())
 		return cmdErr
 	}
 

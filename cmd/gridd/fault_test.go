@@ -273,6 +273,9 @@ func (c *crashablePG) crash(t *testing.T) {
 func (c *crashablePG) restart() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// The crashed instance still holds its lock files; left to the
+	// garbage collector they kept the final Stop waiting for 2 minutes.
+	c.pg.Stop()
 	pg, err := postgis.StartEmbedded(context.Background(), postgis.EmbeddedConfig{DataDir: c.dir, Port: c.pg.Port()})
 	if err != nil {
 		return err
