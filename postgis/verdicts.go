@@ -22,19 +22,24 @@ func (db *DB) SetVerdictPolicy(ctx context.Context, p geo.VerdictPolicy) error {
 	return nil
 }
 
-// verdictSettings returns the verdict window and the link key, drawing
-// the key on first use (the first replica to need it wins; the others
-// read it).
+// verdictSettings returns the verdict window and the link key. The key is
+// drawn on first use only (the first replica to need it wins; the others
+// read it): the citizen's page is public, so reading it must not write.
 func verdictSettings(ctx context.Context, q querier) (time.Duration, []byte, error) {
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return 0, nil, geo.WrapError(geo.EINTERNAL, err, "draw the verdict link key")
-	}
 	var within int
 	var secret []byte
-	if err := q.QueryRow(ctx, `UPDATE verdict_settings SET link_secret = coalesce(link_secret, $1) RETURNING within_s, link_secret`, key).
-		Scan(&within, &secret); err != nil {
+	if err := q.QueryRow(ctx, `SELECT within_s, link_secret FROM verdict_settings`).Scan(&within, &secret); err != nil {
 		return 0, nil, geo.WrapError(geo.EUNAVAILABLE, err, "read the verdict settings")
+	}
+	if secret == nil {
+		key := make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return 0, nil, geo.WrapError(geo.EINTERNAL, err, "draw the verdict link key")
+		}
+		if err := q.QueryRow(ctx, `UPDATE verdict_settings SET link_secret = coalesce(link_secret, $1) RETURNING link_secret`, key).
+			Scan(&secret); err != nil {
+			return 0, nil, geo.WrapError(geo.EUNAVAILABLE, err, "store the verdict link key")
+		}
 	}
 	return time.Duration(within) * time.Second, secret, nil
 }
@@ -52,17 +57,18 @@ func (db *DB) VerdictLink(ctx context.Context, id int64) (geo.VerdictLink, error
 	if err != nil {
 		return geo.VerdictLink{}, err
 	}
-	if err := judgeable(inc, within, time.Now()); err != nil {
+	if err := judgeable(inc, geo.CitizenSource(inc.Source), within, time.Now()); err != nil {
 		return geo.VerdictLink{}, err
 	}
 	exp := inc.ClosedAt.Add(within).Truncate(time.Second)
 	return geo.VerdictLink{Link: geo.SignVerdictLink(secret, id, exp), ExpiresAt: exp}, nil
 }
 
-// judgeable says why case inc cannot be judged now, nil when it can.
-func judgeable(inc geo.Incident, within time.Duration, now time.Time) error {
+// judgeable says why case inc cannot be judged now, nil when it can;
+// citizen: a citizen reported it (itself, or a report merged into it).
+func judgeable(inc geo.Incident, citizen bool, within time.Duration, now time.Time) error {
 	switch {
-	case !geo.CitizenSource(inc.Source):
+	case !citizen:
 		return geo.Errorf(geo.ECONFLICT, "incident %d was reported by staff (%s): only cases reported through a citizen's channel get a verdict", inc.ID, inc.Source)
 	case inc.State != geo.StateClosed || inc.ClosedAt == nil:
 		return geo.Errorf(geo.ECONFLICT, "incident %d is %s, not closed: a verdict comes after 结案", inc.ID, inc.State)
@@ -89,32 +95,31 @@ func (db *DB) VerdictCase(ctx context.Context, req geo.VerdictRequest) (geo.Inci
 	if err != nil {
 		return geo.Incident{}, err
 	}
-	id, _, err := db.verdictTarget(ctx, req, secret)
-	if err != nil {
-		return geo.Incident{}, err
+	named, id, err := db.verdictTarget(ctx, req, secret)
+	if err != nil || id == named.ID {
+		return named, err
 	}
 	return db.Incident(ctx, id)
 }
 
-// verdictTarget resolves the case a request names: by token or link, then
-// along merges to the case the reporter follows. citizen says whether the
-// named case itself came through a citizen's channel (a citizen's report
-// merged into a worker's case still has its citizen).
-func (db *DB) verdictTarget(ctx context.Context, req geo.VerdictRequest, secret []byte) (id int64, citizen bool, err error) {
-	var named geo.Incident
+// verdictTarget resolves the case a request names, by token or link, and
+// the id of the case its reporter follows along merges (its own when it
+// was never merged). A citizen's report merged into a worker's case still
+// has its citizen: the named case's source says who may judge.
+func (db *DB) verdictTarget(ctx context.Context, req geo.VerdictRequest, secret []byte) (named geo.Incident, survivor int64, err error) {
 	if req.Link != "" {
 		lid, _, err := geo.ParseVerdictLink(secret, req.Link, time.Now())
 		if err != nil {
-			return 0, false, err
+			return named, 0, err
 		}
 		if named, err = db.Incident(ctx, lid); err != nil {
-			return 0, false, err
+			return named, 0, err
 		}
 	} else if named, err = db.IncidentByToken(ctx, req.Token); err != nil {
-		return 0, false, err
+		return named, 0, err
 	}
-	id, err = db.Survivor(ctx, named.ID)
-	return id, geo.CitizenSource(named.Source), err
+	survivor, err = db.Survivor(ctx, named.ID)
+	return named, survivor, err
 }
 
 // RecordVerdict stores the reporter's verdict on a closed case, once, and
@@ -132,7 +137,7 @@ func (db *DB) RecordVerdict(ctx context.Context, req geo.VerdictRequest) (geo.Ve
 	if err != nil {
 		return geo.Verdict{}, geo.Incident{}, err
 	}
-	id, citizen, err := db.verdictTarget(ctx, req, secret)
+	named, id, err := db.verdictTarget(ctx, req, secret)
 	if err != nil {
 		return geo.Verdict{}, geo.Incident{}, err
 	}
@@ -147,22 +152,18 @@ func (db *DB) RecordVerdict(ctx context.Context, req geo.VerdictRequest) (geo.Ve
 	}
 	in := r.Incident
 	var now time.Time
-	var judged, reopenedBefore bool
-	if err := tx.QueryRow(ctx, `SELECT now(), EXISTS (SELECT FROM verdicts WHERE incident_id = $1),
-		EXISTS (SELECT FROM incident_events WHERE incident_id = $1 AND action = 'reopen')`, id).Scan(&now, &judged, &reopenedBefore); err != nil {
+	var judged bool
+	if err := tx.QueryRow(ctx, `SELECT now(), EXISTS (SELECT FROM verdicts WHERE incident_id = $1)`, id).Scan(&now, &judged); err != nil {
 		return geo.Verdict{}, geo.Incident{}, geo.WrapError(geo.EUNAVAILABLE, err, "read the verdict of incident %d", id)
 	}
 	if judged {
 		return geo.Verdict{}, geo.Incident{}, geo.Errorf(geo.ECONFLICT, "incident %d has its verdict already: one verdict per case", id)
 	}
-	if citizen && !geo.CitizenSource(in.Source) {
-		in.Source = "open311" // judged through the citizen's merged report
-	}
-	if err := judgeable(in, within, now); err != nil {
+	if err := judgeable(in, geo.CitizenSource(in.Source) || geo.CitizenSource(named.Source), within, now); err != nil {
 		return geo.Verdict{}, geo.Incident{}, err
 	}
 	v := geo.Verdict{IncidentID: id, Satisfied: req.Satisfied, Comment: req.Comment, Channel: "token", At: now,
-		Reopened: !req.Satisfied && !reopenedBefore}
+		Reopened: !req.Satisfied} // only a verdict reopens, and a case has one
 	if req.Link != "" {
 		v.Channel = "link"
 	}

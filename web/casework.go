@@ -212,28 +212,21 @@ func incidentFilterParams(q url.Values) (geo.IncidentFilter, error) {
 func etag(version int) string { return `"` + strconv.Itoa(version) + `"` }
 
 func (s *Server) handleIncident(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	inc, err := s.deps.Incidents.Incident(r.Context(), id)
-	if err == nil {
-		err = scopedIncident(r, inc)
-	}
-	if err != nil {
-		writeError(w, r, err)
+	inc, ok := s.scopedCase(w, r)
+	if !ok {
 		return
 	}
 	w.Header().Set("ETag", etag(inc.Version))
 	writeJSON(w, http.StatusOK, maskIncident(r, inc))
 }
 
-func (s *Server) handleIncidentEvents(w http.ResponseWriter, r *http.Request) {
+// scopedCase reads the case of the path, answering the error itself when
+// it is missing or outside the caller's scope.
+func (s *Server) scopedCase(w http.ResponseWriter, r *http.Request) (geo.Incident, bool) {
 	id, err := pathID(r)
 	if err != nil {
 		writeError(w, r, err)
-		return
+		return geo.Incident{}, false
 	}
 	inc, err := s.deps.Incidents.Incident(r.Context(), id)
 	if err == nil {
@@ -241,9 +234,17 @@ func (s *Server) handleIncidentEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		writeError(w, r, err)
+		return geo.Incident{}, false
+	}
+	return inc, true
+}
+
+func (s *Server) handleIncidentEvents(w http.ResponseWriter, r *http.Request) {
+	inc, ok := s.scopedCase(w, r)
+	if !ok {
 		return
 	}
-	evs, err := s.deps.Incidents.IncidentEvents(r.Context(), id)
+	evs, err := s.deps.Incidents.IncidentEvents(r.Context(), inc.ID)
 	if err != nil {
 		writeError(w, r, err)
 		return

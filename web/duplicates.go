@@ -40,20 +40,11 @@ type duplicatesAnswer struct {
 // cases it may duplicate and the open reports flagged against it, those
 // in the caller's scope only, and its merge links.
 func (s *Server) handleDuplicates(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		writeError(w, r, err)
+	inc, ok := s.scopedCase(w, r)
+	if !ok {
 		return
 	}
-	inc, err := s.deps.Incidents.Incident(r.Context(), id)
-	if err == nil {
-		err = scopedIncident(r, inc)
-	}
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	d, err := s.deps.Duplicates.Duplicates(r.Context(), id)
+	d, err := s.deps.Duplicates.Duplicates(r.Context(), inc.ID)
 	if err != nil {
 		writeError(w, r, err)
 		return

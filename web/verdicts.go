@@ -62,25 +62,6 @@ func (s *Server) handleIncidentVerdict(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, v)
 }
 
-// scopedCase reads the case of the path, answering the error itself when
-// it is missing or outside the caller's scope.
-func (s *Server) scopedCase(w http.ResponseWriter, r *http.Request) (geo.Incident, bool) {
-	id, err := pathID(r)
-	if err != nil {
-		writeError(w, r, err)
-		return geo.Incident{}, false
-	}
-	inc, err := s.deps.Incidents.Incident(r.Context(), id)
-	if err == nil {
-		err = scopedIncident(r, inc)
-	}
-	if err != nil {
-		writeError(w, r, err)
-		return geo.Incident{}, false
-	}
-	return inc, true
-}
-
 // verdictBody is the body of POST /api/v1/verdicts.
 type verdictBody struct {
 	Token     string `json:"token"`
@@ -130,6 +111,7 @@ func (s *Server) handleVerdictPage(w http.ResponseWriter, r *http.Request) {
 	link := mux.Vars(r)["link"]
 	page := verdictPage{Link: link}
 	status := http.StatusOK
+	var inc geo.Incident // the case as the verdict left it, after a POST that took
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 		if err := r.ParseForm(); err != nil {
@@ -139,21 +121,27 @@ func (s *Server) handleVerdictPage(w http.ResponseWriter, r *http.Request) {
 			req := geo.VerdictRequest{Link: link, Satisfied: answer == "yes", Comment: r.PostForm.Get("comment")}
 			if answer != "yes" && answer != "no" {
 				page.Error, status = "请选择满意或不满意 Choose satisfied or not satisfied.", http.StatusBadRequest
-			} else if v, _, err := s.deps.Verdicts.RecordVerdict(r.Context(), req); err != nil {
+			} else if v, recorded, err := s.deps.Verdicts.RecordVerdict(r.Context(), req); err != nil {
 				page.Error, status = citizenMessage(err), statusOf(geo.ErrorCode(err))
 			} else {
-				page.Done, page.Reopened = true, v.Reopened
+				page.Done, page.Reopened, inc = true, v.Reopened, recorded
 			}
 		}
 	}
-	if inc, err := s.deps.Verdicts.VerdictCase(r.Context(), geo.VerdictRequest{Link: link}); err != nil {
+	var err error
+	if !page.Done {
+		inc, err = s.deps.Verdicts.VerdictCase(r.Context(), geo.VerdictRequest{Link: link})
+	}
+	if err != nil {
 		if page.Error == "" {
 			page.Error, status = citizenMessage(err), statusOf(geo.ErrorCode(err))
 		}
 	} else {
 		page.ID, page.What = inc.ID, inc.CategoryName
-		if _, err := s.deps.Verdicts.IncidentVerdict(r.Context(), inc.ID); err == nil && !page.Done && page.Error == "" {
-			page.Error, status = "此案件已评价，每个案件只能评价一次。This case has its verdict already.", http.StatusConflict
+		if page.Error == "" && !page.Done {
+			if _, err := s.deps.Verdicts.IncidentVerdict(r.Context(), inc.ID); err == nil {
+				page.Error, status = "此案件已评价，每个案件只能评价一次。This case has its verdict already.", http.StatusConflict
+			}
 		}
 		if inc.Location.Community != nil {
 			page.Where = inc.Location.Community.Name

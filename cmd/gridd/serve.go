@@ -66,6 +66,10 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	verdictRule := geo.VerdictPolicy{Within: *verdictWithin}
+	if err := verdictRule.Validate(); err != nil {
+		return geo.WrapError(geo.EINVALID, err, "--verdict-within")
+	}
 	if *devToken != "" && len(*devToken) < 20 {
 		return geo.Errorf(geo.EINVALID, "--dev-token is for tests: give it at least 20 random characters")
 	}
@@ -100,8 +104,8 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := db.SetDuplicatePolicy(ctx, dupRule); err != nil {
 		return err
 	}
-	if err := db.SetVerdictPolicy(ctx, geo.VerdictPolicy{Within: *verdictWithin}); err != nil {
-		return geo.WrapError(geo.EINVALID, err, "--verdict-within")
+	if err := db.SetVerdictPolicy(ctx, verdictRule); err != nil {
+		return err
 	}
 	if err := ensureFirstAdmin(ctx, db.DB, stdout); err != nil {
 		return err

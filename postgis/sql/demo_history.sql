@@ -94,8 +94,7 @@ WITH steps AS (
         (6, 'rework',   'handled',    'dispatched', c.t_handle + interval '3 hours',         false, NOT c.cancelled AND NOT c.stuck AND c.reworked),
         (7, 'accept',   'dispatched', 'accepted',   c.t_handle + interval '4 hours',         true,  NOT c.cancelled AND NOT c.stuck AND c.reworked),
         (8, 'handle',   'accepted',   'handled',    c.t_handle + interval '4 hours' + c.span * 0.2, true, NOT c.cancelled AND NOT c.stuck AND c.reworked),
-        (9, 'verify',   'handled',    'verified',   c.t_handle + CASE WHEN c.reworked THEN interval '6 hours' + c.span * 0.2 ELSE interval '2 hours' END,
-                                                                                            false, NOT c.cancelled AND NOT c.stuck AND c.verify),
+        (9, 'verify',   'handled',    'verified',   c.t_close - interval '1 hour',         false, NOT c.cancelled AND NOT c.stuck AND c.verify),
         (10, 'close',   CASE WHEN c.verify THEN 'verified' ELSE 'handled' END, 'closed', c.t_close, false, NOT c.cancelled AND NOT c.stuck),
         -- 群众签单: most citizens judge within two days; a dissatisfied
         -- verdict reopens the case once, and it is done again.
