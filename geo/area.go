@@ -66,6 +66,9 @@ type Generation struct {
 type Department struct {
 	Code string `json:"code"` // short ASCII code, e.g. "zongzhi"
 	Name string `json:"name"` // Chinese name, e.g. "综治"
+	// SummonsRole is the role that takes the department's summons on the
+	// ground (吹哨报到), e.g. police for 公安.
+	SummonsRole Role `json:"summons_role,omitempty"`
 }
 
 // Feature is one polygon feature read from a source file, before it is

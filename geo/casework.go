@@ -26,6 +26,7 @@ const (
 	RoleCommunitySupervisor Role = "community_supervisor" // 社区督办人
 	RoleStreetSupervisor    Role = "street_supervisor"    // 街道督办人
 	RoleDistrictSupervisor  Role = "district_supervisor"  // 区督办人
+	RoleDeptSupervisor      Role = "dept_supervisor"      // 部门督办人: a department's, at a street or district (吹哨报到)
 	RoleOperator            Role = "operator"             // 指挥中心值班员
 	RoleSystem              Role = "system"               // the deadline scheduler
 )
@@ -33,14 +34,14 @@ const (
 var roleNames = map[Role]string{
 	RoleGridChief: "网格长", RoleFullTime: "专职网格员", RolePartTime: "兼职网格员", RolePolice: "社区民警",
 	RoleChengguan: "城管队员", RoleMarket: "市场监管员", RoleCommunitySupervisor: "社区督办人",
-	RoleStreetSupervisor: "街道督办人", RoleDistrictSupervisor: "区督办人", RoleOperator: "指挥中心值班员", RoleSystem: "系统",
+	RoleStreetSupervisor: "街道督办人", RoleDistrictSupervisor: "区督办人", RoleDeptSupervisor: "部门督办人", RoleOperator: "指挥中心值班员", RoleSystem: "系统",
 }
 
 // HandlerRoles are the roles that handle cases on the ground.
 var HandlerRoles = []Role{RoleGridChief, RoleFullTime, RolePartTime, RolePolice, RoleChengguan, RoleMarket}
 
 // PersonRoles are the roles a person can hold for an area.
-var PersonRoles = append(slices.Clone(HandlerRoles), RoleCommunitySupervisor, RoleStreetSupervisor, RoleDistrictSupervisor)
+var PersonRoles = append(slices.Clone(HandlerRoles), RoleCommunitySupervisor, RoleStreetSupervisor, RoleDistrictSupervisor, RoleDeptSupervisor)
 
 // ParseRole reads a role name; actor also accepts operator and system.
 func ParseRole(s string) (Role, error) {
@@ -151,6 +152,9 @@ func (p *Person) Validate() error {
 		}
 		if sl := r.Role.SupervisorLevel(); sl != "" && sl != l {
 			return Errorf(EINVALID, "%s is a %s role but %s is a %s code", r.Role, sl, r.Code, l)
+		}
+		if r.Role == RoleDeptSupervisor && (p.Dept == "" || (l != Street && l != District)) {
+			return Errorf(EINVALID, "dept_supervisor at %s: a department's supervisor needs the person's dept and a street or district code", r.Code)
 		}
 		k := Responsibility{Code: r.Code, Role: r.Role}
 		if seen[k] {

@@ -128,8 +128,14 @@ func Actions() []Action {
 
 func knownEventAction(a string) bool {
 	switch Action(a) {
-	case ActReport, ActApproaching, ActOverdue, ActEscalate, ActMerge, ActAbsorb:
+	case ActReport, ActApproaching, ActOverdue, ActEscalate, ActMerge, ActAbsorb,
+		ActSummon, ActSummonsApproaching, ActSummonsOverdue, ActSummonsEscalate:
 		return true
+	}
+	for _, t := range summonsMachine {
+		if Action(a) == SummonsEvent(t.action) {
+			return true
+		}
 	}
 	return slices.Contains(Actions(), Action(a))
 }
@@ -409,6 +415,10 @@ type IncidentEvent struct {
 	Role       Role      `json:"role"`
 	Note       string    `json:"note,omitempty"`
 	At         time.Time `json:"at"`
+	// SummonsID and SummonsState name the summons an event is about
+	// (吹哨报到), with its state after the event.
+	SummonsID    int64        `json:"summons_id,omitempty"`
+	SummonsState SummonsState `json:"summons_state,omitempty"`
 }
 
 // IncidentFilter selects cases for a list.
@@ -428,6 +438,10 @@ type SchedulerReport struct {
 	Approaching int `json:"approaching"`
 	Overdue     int `json:"overdue"`
 	Escalated   int `json:"escalated"`
+	// The summons' (吹哨报到) figures of the same pass.
+	SummonsApproaching int `json:"summons_approaching"`
+	SummonsOverdue     int `json:"summons_overdue"`
+	SummonsEscalated   int `json:"summons_escalated"`
 }
 
 // MetricsQuery asks for the figures of an area and period, optionally

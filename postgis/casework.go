@@ -383,7 +383,8 @@ func (db *DB) ClaimDeliveries(ctx context.Context, limit int, lease time.Duratio
 		    RETURNING d.id, d.webhook_id, d.event_id, d.attempts
 		)
 		SELECT c.id, c.webhook_id, w.url, w.secret, c.attempts,
-		       e.id, e.incident_id, e.action, e.from_state, e.to_state, e.version, e.actor, e.role, e.note, e.at
+		       e.id, e.incident_id, e.action, e.from_state, e.to_state, e.version, e.actor, e.role, e.note, e.at,
+		       coalesce(e.summons_id, 0), e.summons_state
 		FROM claimed c JOIN webhooks w ON w.id = c.webhook_id JOIN incident_events e ON e.id = c.event_id
 		ORDER BY e.id`, limit, lease.String())
 	if err != nil {
@@ -393,7 +394,8 @@ func (db *DB) ClaimDeliveries(ctx context.Context, limit int, lease time.Duratio
 		var d geo.Delivery
 		e := &d.Event
 		err := r.Scan(&d.ID, &d.Webhook, &d.URL, &d.Secret, &d.Attempts,
-			&e.ID, &e.IncidentID, &e.Action, &e.FromState, &e.ToState, &e.Version, &e.Actor, &e.Role, &e.Note, &e.At)
+			&e.ID, &e.IncidentID, &e.Action, &e.FromState, &e.ToState, &e.Version, &e.Actor, &e.Role, &e.Note, &e.At,
+			&e.SummonsID, &e.SummonsState)
 		return d, err
 	})
 }

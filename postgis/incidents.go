@@ -193,14 +193,15 @@ func (db *DB) Incidents(ctx context.Context, f geo.IncidentFilter) ([]geo.Incide
 	return out, nil
 }
 
-const eventColumns = `id, incident_id, action, from_state, to_state, version, actor, role, note, at`
+const eventColumns = `id, incident_id, action, from_state, to_state, version, actor, role, note, at, coalesce(summons_id, 0), summons_state`
 
 func scanEvents(rows pgx.Rows) ([]geo.IncidentEvent, error) {
 	out := []geo.IncidentEvent{}
 	defer rows.Close()
 	for rows.Next() {
 		var e geo.IncidentEvent
-		if err := rows.Scan(&e.ID, &e.IncidentID, &e.Action, &e.FromState, &e.ToState, &e.Version, &e.Actor, &e.Role, &e.Note, &e.At); err != nil {
+		if err := rows.Scan(&e.ID, &e.IncidentID, &e.Action, &e.FromState, &e.ToState, &e.Version, &e.Actor, &e.Role, &e.Note, &e.At,
+			&e.SummonsID, &e.SummonsState); err != nil {
 			return nil, err
 		}
 		out = append(out, e)
@@ -513,6 +514,9 @@ func (db *DB) Transition(ctx context.Context, id int64, req geo.TransitionReques
 	}
 	to, err := geo.Transition(r.facts(), req.Action, req.Role)
 	if err != nil {
+		return geo.Incident{}, err
+	}
+	if err := openSummonsError(ctx, tx, id, req.Action); err != nil {
 		return geo.Incident{}, err
 	}
 	var now time.Time

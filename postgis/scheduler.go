@@ -68,7 +68,8 @@ FOR UPDATE OF i SKIP LOCKED`
 // (超时督办) once per deadline. The escalation is recorded under the key
 // (case, deadline) in the same transaction that flags the case, so a
 // crash, a restart or another replica running the same pass cannot
-// escalate twice; FOR UPDATE SKIP LOCKED lets replicas share the work
+// escalate twice; summons (吹哨报到) are flagged and escalated in the same
+// pass (summonsTick); FOR UPDATE SKIP LOCKED lets replicas share the work
 // instead of queueing on each other's rows.
 func (db *DB) SchedulerTick(ctx context.Context, at time.Time) (geo.SchedulerReport, error) {
 	var rep geo.SchedulerReport
@@ -123,6 +124,9 @@ func (db *DB) SchedulerTick(ctx context.Context, at time.Time) (geo.SchedulerRep
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return rep, geo.WrapError(geo.EUNAVAILABLE, err, "find cases to escalate")
+	}
+	if err := summonsTick(ctx, tx, at, &rep); err != nil {
+		return rep, err
 	}
 	if len(dues) == 0 {
 		return rep, commit(ctx, tx, "scheduler")
