@@ -77,6 +77,7 @@ type Deps struct {
 	Casework    CaseworkStore
 	Duplicates  DuplicateStore // possible duplicates and merges; nil: no /duplicates, /merge-into
 	Verdicts    VerdictStore   // the reporters' verdicts (群众签单); nil: no /verdicts, /verdict-link
+	Summons     SummonsStore   // the departments' summons (吹哨报到); nil: no /summons
 	Events      *EventHub      // fans incident events out to SSE streams
 	Auth        AuthStore      // sessions, tokens, the audit log; nil: every protected route answers 503
 	Logger      *slog.Logger
@@ -144,6 +145,7 @@ func (s *Server) routes() {
 	s.buildingRoutes(api)
 	s.duplicateRoutes(api)
 	s.verdictRoutes(r, api)
+	s.summonsRoutes(api)
 	api.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, geo.Errorf(geo.ENOTFOUND, "no API endpoint %s %s", r.Method, r.URL.Path))
 	})
