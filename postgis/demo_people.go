@@ -13,6 +13,8 @@ var (
 	demoPeopleSQL string
 	//go:embed sql/demo_history.sql
 	demoHistorySQL string
+	//go:embed sql/demo_summons.sql
+	demoSummonsSQL string
 )
 
 // DemoPeopleReport says what DemoPeople added.
@@ -26,7 +28,8 @@ type DemoPeopleReport struct {
 // grid's 网格长 and A/B 专职网格员 with duty windows, every community's
 // 社区民警, the departments' people by street, the supervisors of each
 // level — and, with historyDays > 0, that many days of synthetic case
-// history routed to them (sql/demo_people.sql, sql/demo_history.sql). One
+// history routed to them, some with 吹哨报到 summons (sql/demo_people.sql,
+// sql/demo_history.sql, sql/demo_summons.sql). One
 // transaction; the same seed gives the same people and cases. It refuses
 // a database that has people already: the demo's people are for a demo
 // database, never mixed with real ones.
@@ -61,6 +64,9 @@ func (db *DB) DemoPeople(ctx context.Context, generation, seed, historyDays int)
 	if historyDays > 0 {
 		if _, err := tx.Exec(ctx, demoHistorySQL); err != nil {
 			return rep, geo.WrapError(geo.EUNAVAILABLE, err, "demo case history")
+		}
+		if _, err := tx.Exec(ctx, demoSummonsSQL); err != nil {
+			return rep, geo.WrapError(geo.EUNAVAILABLE, err, "demo summons")
 		}
 	}
 	if err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM people),

@@ -142,7 +142,7 @@ func TestDemoPeople(t *testing.T) {
 			// The history obeys the state machine's bookkeeping.
 			var bad, badLoad, openCases int
 			if err := conn.QueryRow(ctx, `
-				WITH e AS (SELECT * FROM incident_events WHERE action NOT IN ('approaching', 'overdue', 'escalate', 'verdict')), -- the scheduler's and the verdicts leave the version
+				WITH e AS (SELECT * FROM incident_events WHERE action NOT IN ('approaching', 'overdue', 'escalate', 'verdict') AND summons_id IS NULL), -- the scheduler's, the verdicts and the summons leave the version
 				     last AS (SELECT DISTINCT ON (incident_id) incident_id, to_state, version FROM e ORDER BY incident_id, version DESC, id DESC),
 				     n AS (SELECT incident_id, count(*) AS events FROM e GROUP BY incident_id)
 				SELECT count(*) FROM incidents i JOIN last l ON l.incident_id = i.id JOIN n ON n.incident_id = i.id
@@ -171,6 +171,22 @@ func TestDemoPeople(t *testing.T) {
 			}
 			if bad != 0 || badLoad != 0 || openCases < 2 || badVerdicts != 0 {
 				t.Fatalf("%d cases whose record disagrees with its events, %d people with a wrong load, %d open cases, %d bad verdicts", bad, badLoad, openCases, badVerdicts)
+			}
+			// Some cases summoned a department (吹哨报到): each summons routed to
+			// a person of its department, a closed case's summons handled
+			// before the case was, an open summons only on an open case.
+			var summons, badSummons int
+			if err := conn.QueryRow(ctx, `
+				SELECT count(*), count(*) FILTER (WHERE (s.assignee_id IS NOT NULL AND p.dept_code IS DISTINCT FROM s.dept_code)
+				    OR (i.state = 'closed' AND (s.state <> 'handled' OR s.handled_at > i.closed_at OR s.handled_at < s.accepted_at))
+				    OR (s.state NOT IN ('handled', 'cancelled') AND i.state IN ('closed', 'cancelled'))
+				    OR (SELECT count(*) FROM incident_events e WHERE e.summons_id = s.id
+				        AND e.action NOT IN ('summons_approaching', 'summons_overdue', 'summons_escalate')) <> s.version)
+				FROM summons s JOIN incidents i ON i.id = s.incident_id LEFT JOIN people p ON p.id = s.assignee_id`).Scan(&summons, &badSummons); err != nil {
+				t.Fatal(err)
+			}
+			if summons == 0 || badSummons != 0 {
+				t.Fatalf("%d demo summons, %d of them inconsistent", summons, badSummons)
 			}
 		})
 	}

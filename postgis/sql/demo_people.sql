@@ -3,7 +3,8 @@
 -- post covering the rest, so that a case finds someone at any hour); for
 -- every community its 社区民警 and supervisor; for every street the
 -- departments' people who serve it (城管 A and B, 市场监管) and its
--- supervisor; the district's supervisor. Names are drawn from common
+-- supervisor, and each department's supervisor (部门督办人: 城管, 市场监管,
+-- 公安) there; the district's supervisor. Names are drawn from common
 -- surnames and given names by a hash of the seed and the post, so the same
 -- seed gives the same people; phone numbers are of the form 199…, drawn
 -- like the names. Reads gridd.generation and gridd.seed (set_config).
@@ -19,11 +20,14 @@ WITH p (level, role, post, dept, office) AS (VALUES
     ('street',    'chengguan',            'B', 'chengguan', false),
     ('street',    'market',               'A', 'shichang',  false),
     ('street',    'street_supervisor',    'A', 'zongzhi',   false),
+    ('street',    'dept_supervisor',      'A', 'chengguan', false),
+    ('street',    'dept_supervisor',      'A', 'shichang',  false),
+    ('street',    'dept_supervisor',      'A', 'gongan',    false),
     ('district',  'district_supervisor',  'A', 'zongzhi',   false)),
 posts AS (
     SELECT a.code AS area_code, p.role, p.post, p.dept, p.office,
-           row_number() OVER (ORDER BY a.code, p.role, p.post) AS n,
-           current_setting('gridd.seed') || ':' || a.code || ':' || p.role || ':' || p.post AS k
+           row_number() OVER (ORDER BY a.code, p.role, p.post, p.dept) AS n,
+           current_setting('gridd.seed') || ':' || a.code || ':' || p.role || ':' || p.post || CASE WHEN p.role = 'dept_supervisor' THEN ':' || p.dept ELSE '' END AS k
     FROM areas a JOIN p ON p.level = a.level
     WHERE a.generation = current_setting('gridd.generation')::int),
 names AS (
