@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -52,6 +53,18 @@ func TestConsoleOps(t *testing.T) {
 		}
 		return m[1]
 	}
+	// The departments' people for 吹哨报到: 公安 at the community, 市场监管
+	// at the street, and the 公安 officer's account.
+	var police, market geo.Person
+	call(t, "POST", base+"/api/v1/people", nil, geo.Person{Name: "民警三", Phone: "13800000013", Dept: "gongan", Active: true,
+		Responsibilities: []geo.Responsibility{{Code: s1.community, Role: geo.RolePolice}}}, http.StatusCreated, &police)
+	call(t, "POST", base+"/api/v1/people", nil, geo.Person{Name: "市场四", Phone: "13800000014", Dept: "shichang", Active: true,
+		Responsibilities: []geo.Responsibility{{Code: s1.street, Role: geo.RoleMarket}}}, http.StatusCreated, &market)
+	deptPW := shownOnce.FindStringSubmatch(mustGridd(t, "user", "add", "--db", dbURL, "--login", "gongan1", "--role", "worker",
+		"--scope", s1.street, "--name", "gongan1", "--person", strconv.FormatInt(police.ID, 10)))
+	if deptPW == nil {
+		t.Fatal("gridd user add gongan1 printed no password")
+	}
 	opsPW := password("ops", "dispatcher", "")
 	streetPW := password("street1", "dispatcher", s1.street)
 
@@ -60,6 +73,7 @@ func TestConsoleOps(t *testing.T) {
 	out := runConsoleScript(t, "ops.mjs", base, shot,
 		"GRIDD_LOGIN=ops", "GRIDD_PASSWORD="+opsPW,
 		"GRIDD_STREET_LOGIN=street1", "GRIDD_STREET_PASSWORD="+streetPW,
+		"GRIDD_DEPT_LOGIN=gongan1", "GRIDD_DEPT_PASSWORD="+deptPW[1],
 		"GRIDD_DEV_TOKEN="+devToken,
 		"GRIDD_GRID="+s1.grid, "GRIDD_CHAIN="+strings.Join(chain, ","),
 		fmt.Sprintf("GRIDD_LON=%.8f", s1.lon), fmt.Sprintf("GRIDD_LAT=%.8f", s1.lat),
@@ -73,7 +87,13 @@ func TestConsoleOps(t *testing.T) {
 		States   []string `json:"states"`
 		Street   []int64  `json:"streetQueue"`
 		Ms       any      `json:"ms"`
-		Dup      struct {
+		Summons  []struct {
+			ID    int64
+			Dept  string
+			State string
+		} `json:"summons"`
+		DeptQueue []int64 `json:"deptQueue"`
+		Dup       struct {
 			Into, Merged int64
 			State        string
 		} `json:"duplicate"`
@@ -86,6 +106,30 @@ func TestConsoleOps(t *testing.T) {
 	}
 	if !slices.Contains(res.Street, own.ID) || slices.Contains(res.Street, other.ID) {
 		t.Fatalf("street dispatcher's queue %v: want %d, not %d", res.Street, own.ID, other.ID)
+	}
+
+	// The summons clicked in the drawer: two children of the case, routed to
+	// the departments' people; the officer's queue held 公安's only, and
+	// their click made it accepted.
+	if len(res.Summons) != 2 || len(res.DeptQueue) != 1 {
+		t.Fatalf("summons in the drawer %+v, the officer's queue %v", res.Summons, res.DeptQueue)
+	}
+	for _, sm := range res.Summons {
+		var inc, assignee int64
+		var state string
+		if err := conn.QueryRow(ctx, `SELECT incident_id, coalesce(assignee_id, 0), state FROM summons WHERE id = $1`, sm.ID).Scan(&inc, &assignee, &state); err != nil {
+			t.Fatal(err)
+		}
+		want, wantState := market.ID, "dispatched"
+		if sm.Dept == "gongan" {
+			want, wantState = police.ID, "accepted"
+			if res.DeptQueue[0] != sm.ID {
+				t.Errorf("the officer's queue %v, want summons %d", res.DeptQueue, sm.ID)
+			}
+		}
+		if inc != res.Incident || assignee != want || state != wantState {
+			t.Errorf("summons %+v: case %d, assignee %d, %s; want case %d, %d, %s", sm, inc, assignee, state, res.Incident, want, wantState)
+		}
 	}
 
 	// The merge clicked in the drawer: the repeat is closed, linked to
@@ -116,7 +160,8 @@ func TestConsoleOps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"report:hotline-agent", "register:ops", "dispatch:ops", "accept:cg-1", "handle:cg-1", "verify:ops", "close:ops", "verdict:reporter", "reopen:reporter"}
+	want := []string{"report:hotline-agent", "register:ops", "dispatch:ops", "accept:cg-1", "handle:cg-1", "verify:ops", "close:ops", "verdict:reporter", "reopen:reporter",
+		"summon:ops", "summon:ops", "summons_accept:gongan1"}
 	if !slices.Equal(steps, want) {
 		t.Fatalf("history %v, want %v", steps, want)
 	}

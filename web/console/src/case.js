@@ -10,6 +10,7 @@ import { h as el } from './el.js';
 import { dueOf, duration } from './queue.js';
 import { duplicatesSection, loadDuplicates } from './duplicates.js';
 import { loadVerdict, verdictSection } from './verdict.js';
+import { loadSummons, summonsSection } from './summons.js';
 
 addMessages({
   zh: {
@@ -28,7 +29,7 @@ addMessages({
     'action.overdue': '超期', 'action.escalate': '超时督办',
     'role.grid_chief': '网格长', 'role.full_time': '专职网格员', 'role.part_time': '兼职网格员', 'role.police': '社区民警',
     'role.chengguan': '城管队员', 'role.market': '市场监管员', 'role.community_supervisor': '社区督办人',
-    'role.street_supervisor': '街道督办人', 'role.district_supervisor': '区督办人', 'role.operator': '指挥中心值班员', 'role.system': '系统',
+    'role.street_supervisor': '街道督办人', 'role.district_supervisor': '区督办人', 'role.dept_supervisor': '部门督办人', 'role.operator': '指挥中心值班员', 'role.system': '系统',
   },
   en: {
     'case.title': 'Case #{id}', 'case.close': 'Close', 'case.category': 'Category', 'case.where': 'Location', 'case.address': 'Address',
@@ -46,7 +47,7 @@ addMessages({
     'action.overdue': 'Overdue', 'action.escalate': 'Escalated',
     'role.grid_chief': 'grid chief', 'role.full_time': 'full-time grid worker', 'role.part_time': 'part-time grid worker', 'role.police': 'community police',
     'role.chengguan': 'city inspector', 'role.market': 'market inspector', 'role.community_supervisor': 'community supervisor',
-    'role.street_supervisor': 'street supervisor', 'role.district_supervisor': 'district supervisor', 'role.operator': 'centre operator', 'role.system': 'system',
+    'role.street_supervisor': 'street supervisor', 'role.district_supervisor': 'district supervisor', 'role.dept_supervisor': 'department supervisor', 'role.operator': 'centre operator', 'role.system': 'system',
   },
 });
 
@@ -63,6 +64,7 @@ export function mountCase(ctx) {
   let events = [];
   let dups = null; // the case's possible duplicates (duplicates.js)
   let verdict = null; // the reporter's verdict (verdict.js)
+  let summons = null; // the departments summoned (summons.js)
   let people = null; // candidates for dispatch, loaded once per case
   let error = '';
   let busy = false;
@@ -73,7 +75,8 @@ export function mountCase(ctx) {
       error = '';
     }
     try {
-      [inc, events, dups] = await Promise.all([api('/api/v1/incidents/' + id), api(`/api/v1/incidents/${id}/events`).then((b) => b.events), loadDuplicates(id)]);
+      [inc, events, dups, summons] = await Promise.all([api('/api/v1/incidents/' + id), api(`/api/v1/incidents/${id}/events`).then((b) => b.events),
+        loadDuplicates(id), loadSummons(id)]);
       verdict = events.some((e) => e.action === 'verdict') ? await loadVerdict(inc) : null;
     } catch (e) {
       inc = null;
@@ -205,7 +208,7 @@ export function mountCase(ctx) {
         e.from_state ? el('span', { class: 'muted' }, ` ${t('state.' + e.from_state)} → ${t('state.' + e.to_state)}`) : null,
         el('div', {}, e.actor, e.role ? ` (${t('role.' + e.role)})` : '', e.note ? el('q', {}, e.note) : null)));
     }
-    drawer.replaceChildren(
+    drawer.replaceChildren(...[ // sections that have nothing to show are null
       el('header', {},
         el('h2', {}, t('case.title', { id: inc.id })),
         el('span', { class: 'state', id: 'case-state', 'data-state': inc.state }, t('state.' + inc.state)),
@@ -216,7 +219,8 @@ export function mountCase(ctx) {
       actionForm(),
       duplicatesSection(inc, dups, (id) => openCase(id, { fly: true })),
       verdictSection(inc, verdict),
-      el('section', {}, el('h3', {}, t('case.history')), history));
+      summonsSection(inc, summons, ctx.me, () => openCase(inc.id)),
+      el('section', {}, el('h3', {}, t('case.history')), history)].filter(Boolean));
   }
 
   ctx.bus.addEventListener('incident-click', (e) => openCase(e.detail.id, { fly: e.detail.fly }));

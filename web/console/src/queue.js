@@ -8,6 +8,7 @@ import { api } from './api.js';
 import { addMessages, onLang, t } from './i18n.js';
 import { h as el } from './el.js';
 import { mountCase } from './case.js';
+import { mountSummonsQueue } from './summonsqueue.js';
 
 export const STATES = ['reported', 'registered', 'dispatched', 'accepted', 'extension_requested', 'returned',
   'handled', 'verified', 'suspended', 'closed', 'cancelled'];
@@ -245,6 +246,7 @@ export function mountQueue(root, ctx) {
   renderFilters();
   connect();
   load();
+  mountSummonsQueue(root, ctx);
   api('/api/v1/categories').then((b) => {
     categories = b.categories;
     renderFilters();

@@ -178,6 +178,31 @@ try {
   result.duplicate = { into: dupA.id, merged: dupB.id, state: (await devAPI('GET', `/api/v1/incidents/${dupB.id}`, null, 'ops')).state };
   lap('duplicate');
 
+  // 4c. 吹哨报到: the dispatcher summons 公安 and 市场监管 on the reopened
+  // case from its drawer and sees both children; 公安's officer, signed
+  // in, finds the summons in the department's queue and reports (报到).
+  await page.waitForSelector(`#queue-list li[data-id="${result.incident}"]`, { timeout: 10000 });
+  await page.click(`#queue-list li[data-id="${result.incident}"]`);
+  await page.waitForSelector('#case-summons #summon', { timeout: 10000 });
+  await page.check('#case-summons input[name=summons-dept][value=gongan]');
+  await page.check('#case-summons input[name=summons-dept][value=shichang]');
+  await page.fill('#summons-task', '联合整治占道经营');
+  await page.click('#case-summons #summon');
+  await page.waitForFunction(() => document.querySelectorAll('#summons-list li[data-dept]').length === 2, null, { timeout: 10000 });
+  result.summons = await page.locator('#summons-list li[data-dept]').evaluateAll((ls) => ls.map((l) => ({ id: Number(l.dataset.id), dept: l.dataset.dept, state: l.dataset.state })));
+  await page.screenshot({ path: shot + '-summons.png' });
+  await page.click('#logout');
+  await login(page, env.GRIDD_DEPT_LOGIN, env.GRIDD_DEPT_PASSWORD);
+  const mine = result.summons.find((x) => x.dept === 'gongan');
+  const other = result.summons.find((x) => x.dept === 'shichang');
+  await page.waitForSelector(`#summons-queue-list li[data-id="${mine?.id}"] button[data-action=accept]`, { timeout: 30000 });
+  check(await page.locator(`#summons-queue-list li[data-id="${other?.id}"]`).count() === 0, 'the 公安 officer sees 市场监管\'s summons');
+  await page.click(`#summons-queue-list li[data-id="${mine.id}"] button[data-action=accept]`);
+  await page.waitForSelector(`#summons-queue-list li[data-id="${mine.id}"][data-state=accepted]`, { timeout: 10000 });
+  result.deptQueue = await page.locator('#summons-queue-list li[data-id]').evaluateAll((ls) => ls.map((l) => Number(l.dataset.id)));
+  await page.screenshot({ path: shot + '-dept.png' });
+  lap('summons');
+
   // 5. A street's dispatcher sees their street's case, not another's.
   await page.click('#logout');
   await login(page, env.GRIDD_STREET_LOGIN, env.GRIDD_STREET_PASSWORD);
