@@ -69,22 +69,35 @@ export function mountCase(ctx) {
   let error = '';
   let busy = false;
 
+  // Each opening is numbered: only the latest one renders, so a refresh of
+  // the case on screen that the stream triggers cannot land after, and
+  // undo, the opening of another case (a merge opens the surviving case
+  // while the stream announces the merged one).
+  let opening = 0;
+  let wanted = null; // the case being opened or shown
   async function openCase(id, { fly = false } = {}) {
+    const mine = ++opening;
+    wanted = id;
     if (!inc || inc.id !== id) {
       people = null;
       error = '';
     }
     try {
-      [inc, events, dups, summons] = await Promise.all([api('/api/v1/incidents/' + id), api(`/api/v1/incidents/${id}/events`).then((b) => b.events),
+      const got = await Promise.all([api('/api/v1/incidents/' + id), api(`/api/v1/incidents/${id}/events`).then((b) => b.events),
         loadDuplicates(id), loadSummons(id)]);
-      verdict = events.some((e) => e.action === 'verdict') ? await loadVerdict(inc) : null;
+      const v = got[1].some((e) => e.action === 'verdict') ? await loadVerdict(got[0]) : null;
+      if (mine !== opening) return;
+      [inc, events, dups, summons] = got;
+      verdict = v;
     } catch (e) {
+      if (mine !== opening) return;
       inc = null;
       drawer.replaceChildren(el('p', { role: 'alert' }, e.message));
       drawer.hidden = false;
       return;
     }
     if ((inc.allowed_actions || []).some((a) => WITH_ASSIGNEE.includes(a)) && people === null) await loadPeople();
+    if (mine !== opening) return;
     render();
     drawer.hidden = false;
     ctx.bus.dispatchEvent(new CustomEvent('incident-open', { detail: { id } }));
@@ -108,6 +121,8 @@ export function mountCase(ctx) {
   function closeDrawer() {
     drawer.hidden = true;
     inc = null;
+    wanted = null;
+    opening++; // an opening under way no longer shows
     ctx.bus.dispatchEvent(new CustomEvent('incident-open', { detail: { id: null } }));
   }
 
@@ -225,7 +240,7 @@ export function mountCase(ctx) {
 
   ctx.bus.addEventListener('incident-click', (e) => openCase(e.detail.id, { fly: e.detail.fly }));
   ctx.bus.addEventListener('incident-updated', (e) => {
-    if (inc && e.detail.id === inc.id && !busy && (!e.detail.incident || e.detail.incident.version !== inc.version)) openCase(inc.id);
+    if (inc && e.detail.id === wanted && e.detail.id === inc.id && !busy && (!e.detail.incident || e.detail.incident.version !== inc.version)) openCase(inc.id);
   });
   onLang(render);
 }
