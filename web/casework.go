@@ -374,6 +374,31 @@ func (s *Server) handleTransition(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, maskIncident(r, inc))
 }
 
+// metricsScope narrows m's area to the caller's scope and reads its
+// period from the query (from, to; default the 30 days before now).
+func metricsScope(r *http.Request, m *geo.MetricsQuery) error {
+	var err error
+	if p, ok := principalOf(r); ok {
+		if m.Area, err = geo.NarrowArea(p.Scope, m.Area); err != nil {
+			return err
+		}
+	}
+	q := r.URL.Query()
+	if m.From, err = timeParam(q.Get("from"), "from"); err != nil {
+		return err
+	}
+	if m.To, err = timeParam(q.Get("to"), "to"); err != nil {
+		return err
+	}
+	if m.To.IsZero() {
+		m.To = time.Now()
+	}
+	if m.From.IsZero() {
+		m.From = m.To.AddDate(0, 0, -30)
+	}
+	return nil
+}
+
 // handleMetrics answers GET /api/v1/metrics?area=CODE[&from=&to=&by=level].
 // The period defaults to the last 30 days.
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
@@ -383,26 +408,10 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, geo.Errorf(geo.EINVALID, "give area=CODE: a district, street, community or grid code"))
 		return
 	}
-	var err error
-	if p, ok := principalOf(r); ok {
-		if m.Area, err = geo.NarrowArea(p.Scope, m.Area); err != nil {
-			writeError(w, r, err)
-			return
-		}
-	}
-	if m.From, err = timeParam(q.Get("from"), "from"); err != nil {
+	err := metricsScope(r, &m)
+	if err != nil {
 		writeError(w, r, err)
 		return
-	}
-	if m.To, err = timeParam(q.Get("to"), "to"); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if m.To.IsZero() {
-		m.To = time.Now()
-	}
-	if m.From.IsZero() {
-		m.From = m.To.AddDate(0, 0, -30)
 	}
 	if by := q.Get("by"); by != "" {
 		if m.By, err = geo.ParseLevel(by); err != nil {

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gorilla/mux"
 	"github.com/gridd/gridd/geo"
@@ -320,26 +319,10 @@ func (s *Server) handleSummonsTransition(w http.ResponseWriter, r *http.Request)
 func (s *Server) handleSummonsMetrics(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	m := geo.MetricsQuery{Area: q.Get("area")}
-	var err error
-	if p, ok := principalOf(r); ok {
-		if m.Area, err = geo.NarrowArea(p.Scope, m.Area); err != nil {
-			writeError(w, r, err)
-			return
-		}
-	}
-	if m.From, err = timeParam(q.Get("from"), "from"); err != nil {
+	err := metricsScope(r, &m)
+	if err != nil {
 		writeError(w, r, err)
 		return
-	}
-	if m.To, err = timeParam(q.Get("to"), "to"); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if m.To.IsZero() {
-		m.To = time.Now()
-	}
-	if m.From.IsZero() {
-		m.From = m.To.AddDate(0, 0, -30)
 	}
 	ms, err := s.deps.Summons.SummonsMetrics(r.Context(), m)
 	if err != nil {
