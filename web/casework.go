@@ -315,6 +315,23 @@ type transitionBody struct {
 	ExtendHours float64    `json:"extend_hours,omitempty"`
 }
 
+// ifMatchVersion is the version a change is made at: the body's, or the
+// If-Match header's (the ETag the caller read); both given must agree.
+func ifMatchVersion(r *http.Request, body int) (int, error) {
+	m := r.Header.Get("If-Match")
+	if m == "" {
+		return body, nil
+	}
+	v, err := strconv.Atoi(strings.Trim(strings.TrimPrefix(m, "W/"), `"`))
+	if err != nil {
+		return 0, geo.Errorf(geo.EINVALID, "If-Match %q: give the version as its ETag, e.g. \"3\"", m)
+	}
+	if body != 0 && body != v {
+		return 0, geo.Errorf(geo.EINVALID, "If-Match says version %d, the body %d", v, body)
+	}
+	return v, nil
+}
+
 // handleTransition answers POST /api/v1/incidents/{id}/transitions: one
 // action at the version the caller saw (the version field, or If-Match).
 func (s *Server) handleTransition(w http.ResponseWriter, r *http.Request) {
@@ -345,17 +362,9 @@ func (s *Server) handleTransition(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if m := r.Header.Get("If-Match"); m != "" {
-		v, err := strconv.Atoi(strings.Trim(strings.TrimPrefix(m, "W/"), `"`))
-		if err != nil {
-			writeError(w, r, geo.Errorf(geo.EINVALID, "If-Match %q: give the case's version as its ETag, e.g. \"3\"", m))
-			return
-		}
-		if b.Version != 0 && b.Version != v {
-			writeError(w, r, geo.Errorf(geo.EINVALID, "If-Match says version %d, the body %d", v, b.Version))
-			return
-		}
-		b.Version = v
+	if b.Version, err = ifMatchVersion(r, b.Version); err != nil {
+		writeError(w, r, err)
+		return
 	}
 	req := geo.TransitionRequest{Action: b.Action, Version: b.Version, Note: b.Note, AssigneeID: b.AssigneeID,
 		ExtendHours: b.ExtendHours, Actor: c.actor, Role: c.role, Audit: inTxAudit(r, http.StatusOK)}

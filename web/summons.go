@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/gorilla/mux"
 	"github.com/gridd/gridd/geo"
@@ -50,7 +49,7 @@ func (s *Server) handleDepartments(w http.ResponseWriter, r *http.Request) {
 // and/or a supervisor of its department (the one it was escalated to, or
 // anyone holding dept_supervisor in that department); the development
 // token acts in the role it names.
-func (s *Server) summonsActorOf(r *http.Request, sm geo.Summons) (geo.SummonsActor, error) {
+func (s *Server) summonsActorOf(r *http.Request, me *geo.Person, sm geo.Summons) (geo.SummonsActor, error) {
 	c, err := requireCaller(r)
 	if err != nil {
 		return geo.SummonsActor{}, err
@@ -61,17 +60,13 @@ func (s *Server) summonsActorOf(r *http.Request, sm geo.Summons) (geo.SummonsAct
 	case p.Kind == "dev":
 		who.Assignee = sm.Assignee != nil && c.role == sm.Assignee.Role
 		who.Supervisor = c.role == geo.RoleDeptSupervisor
-	case p.Role == geo.AccessWorker && p.PersonID != 0:
+	case me != nil:
 		if sm.Assignee != nil && sm.Assignee.ID == p.PersonID {
 			who.Assignee, who.Role = true, sm.Assignee.Role
 		}
-		person, err := s.deps.Summons.Person(r.Context(), p.PersonID)
-		if err != nil {
-			return who, err
-		}
 		sup := sm.Supervisor != nil && sm.Supervisor.ID == p.PersonID
-		for _, rs := range person.Responsibilities {
-			sup = sup || (rs.Role == geo.RoleDeptSupervisor && person.Dept == sm.Dept)
+		for _, rs := range me.Responsibilities {
+			sup = sup || (rs.Role == geo.RoleDeptSupervisor && me.Dept == sm.Dept)
 		}
 		if sup {
 			who.Supervisor = true
@@ -83,27 +78,46 @@ func (s *Server) summonsActorOf(r *http.Request, sm geo.Summons) (geo.SummonsAct
 	return who, nil
 }
 
+// callerPerson is the person a worker acts as, read once per request
+// (nil for other callers): their department and responsibilities decide
+// which summons they see and what they may do.
+func (s *Server) callerPerson(r *http.Request) (*geo.Person, error) {
+	p, ok := principalOf(r)
+	if !ok || p.Role != geo.AccessWorker || p.PersonID == 0 || p.Kind == "dev" {
+		return nil, nil
+	}
+	person, err := s.deps.Summons.Person(r.Context(), p.PersonID)
+	if err != nil {
+		return nil, err
+	}
+	return &person, nil
+}
+
 // scopedSummons reads the summons of the path and checks the caller may
 // see it: its case in their scope and, for a worker, theirs or their
 // department's.
-func (s *Server) scopedSummons(w http.ResponseWriter, r *http.Request) (geo.Summons, bool) {
+func (s *Server) scopedSummons(w http.ResponseWriter, r *http.Request) (geo.Summons, *geo.Person, bool) {
 	id, err := pathID(r)
 	if err != nil {
 		writeError(w, r, err)
-		return geo.Summons{}, false
+		return geo.Summons{}, nil, false
 	}
-	sm, err := s.deps.Summons.Summons(r.Context(), id)
+	me, err := s.callerPerson(r)
+	var sm geo.Summons
 	if err == nil {
-		err = s.summonsVisible(r, sm)
+		sm, err = s.deps.Summons.Summons(r.Context(), id)
+	}
+	if err == nil {
+		err = summonsVisible(r, me, sm)
 	}
 	if err != nil {
 		writeError(w, r, err)
-		return geo.Summons{}, false
+		return geo.Summons{}, nil, false
 	}
-	return sm, true
+	return sm, me, true
 }
 
-func (s *Server) summonsVisible(r *http.Request, sm geo.Summons) error {
+func summonsVisible(r *http.Request, me *geo.Person, sm geo.Summons) error {
 	p, ok := principalOf(r)
 	if !ok {
 		return nil
@@ -114,22 +128,21 @@ func (s *Server) summonsVisible(r *http.Request, sm geo.Summons) error {
 	if p.Role != geo.AccessWorker {
 		return nil
 	}
-	if p.PersonID != 0 {
-		if sm.Assignee != nil && sm.Assignee.ID == p.PersonID {
-			return nil
-		}
-		if person, err := s.deps.Summons.Person(r.Context(), p.PersonID); err == nil && person.Dept == sm.Dept {
-			return nil
-		}
+	if me != nil && ((sm.Assignee != nil && sm.Assignee.ID == me.ID) || (me.Dept != "" && me.Dept == sm.Dept)) {
+		return nil
 	}
 	return geo.Errorf(geo.EFORBIDDEN, "summons %d is neither yours nor your department's", sm.ID)
 }
 
-func (s *Server) withAllowed(r *http.Request, sm geo.Summons) geo.Summons {
-	if who, err := s.summonsActorOf(r, sm); err == nil {
-		sm.AllowedActions = geo.SummonsNextActions(sm.State, who)
+// withAllowed sets the actions the caller (me: their person, when a
+// worker) may take on each summons.
+func (s *Server) withAllowed(r *http.Request, me *geo.Person, list ...geo.Summons) []geo.Summons {
+	for i := range list {
+		if who, err := s.summonsActorOf(r, me, list[i]); err == nil {
+			list[i].AllowedActions = geo.SummonsNextActions(list[i].State, who)
+		}
 	}
-	return sm
+	return list
 }
 
 // handleSummon answers POST /api/v1/incidents/{id}/summons: the centre
@@ -177,10 +190,8 @@ func (s *Server) handleSummon(w http.ResponseWriter, r *http.Request) {
 	if req.Audit != nil {
 		auditStored(r)
 	}
-	for i := range out {
-		out[i] = s.withAllowed(r, out[i])
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"summons": out})
+	me, _ := s.callerPerson(r)
+	writeJSON(w, http.StatusCreated, map[string]any{"summons": s.withAllowed(r, me, out...)})
 }
 
 // handleCaseSummons answers GET /api/v1/incidents/{id}/summons: every
@@ -190,15 +201,16 @@ func (s *Server) handleCaseSummons(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	out, err := s.deps.Summons.SummonsList(r.Context(), geo.SummonsFilter{IncidentID: inc.ID})
+	me, err := s.callerPerson(r)
+	var out []geo.Summons
+	if err == nil {
+		out, err = s.deps.Summons.SummonsList(r.Context(), geo.SummonsFilter{IncidentID: inc.ID})
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	for i := range out {
-		out[i] = s.withAllowed(r, out[i])
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"summons": out})
+	writeJSON(w, http.StatusOK, map[string]any{"summons": s.withAllowed(r, me, out...)})
 }
 
 // handleSummonsQueue answers GET /api/v1/summons?dept=&area=&state=open|done|all&assignee=:
@@ -225,18 +237,20 @@ func (s *Server) handleSummonsQueue(w http.ResponseWriter, r *http.Request) {
 		}
 		f.AssigneeID = id
 	}
+	me, err := s.callerPerson(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
 	if p, ok := principalOf(r); ok {
-		var err error
 		if f.Area, err = geo.NarrowArea(p.Scope, f.Area); err != nil {
 			writeError(w, r, err)
 			return
 		}
 		if p.Role == geo.AccessWorker {
 			dept := ""
-			if p.PersonID != 0 {
-				if person, err := s.deps.Summons.Person(r.Context(), p.PersonID); err == nil {
-					dept = person.Dept
-				}
+			if me != nil {
+				dept = me.Dept
 			}
 			switch {
 			case dept != "" && (f.Dept == "" || f.Dept == dept):
@@ -257,28 +271,25 @@ func (s *Server) handleSummonsQueue(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	for i := range out {
-		out[i] = s.withAllowed(r, out[i])
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"summons": out})
+	writeJSON(w, http.StatusOK, map[string]any{"summons": s.withAllowed(r, me, out...)})
 }
 
 func (s *Server) handleSummons(w http.ResponseWriter, r *http.Request) {
-	sm, ok := s.scopedSummons(w, r)
+	sm, me, ok := s.scopedSummons(w, r)
 	if !ok {
 		return
 	}
 	w.Header().Set("ETag", etag(sm.Version))
-	writeJSON(w, http.StatusOK, s.withAllowed(r, sm))
+	writeJSON(w, http.StatusOK, s.withAllowed(r, me, sm)[0])
 }
 
 // handleSummonsTransition answers POST /api/v1/summons/{id}/transitions.
 func (s *Server) handleSummonsTransition(w http.ResponseWriter, r *http.Request) {
-	sm, ok := s.scopedSummons(w, r)
+	sm, me, ok := s.scopedSummons(w, r)
 	if !ok {
 		return
 	}
-	who, err := s.summonsActorOf(r, sm)
+	who, err := s.summonsActorOf(r, me, sm)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -289,13 +300,9 @@ func (s *Server) handleSummonsTransition(w http.ResponseWriter, r *http.Request)
 		writeError(w, r, err)
 		return
 	}
-	if m := r.Header.Get("If-Match"); m != "" && req.Version == 0 {
-		v, err := strconv.Atoi(strings.Trim(strings.TrimPrefix(m, "W/"), `"`))
-		if err != nil {
-			writeError(w, r, geo.Errorf(geo.EINVALID, "If-Match %q: give the summons' version as its ETag, e.g. \"3\"", m))
-			return
-		}
-		req.Version = v
+	if req.Version, err = ifMatchVersion(r, req.Version); err != nil {
+		writeError(w, r, err)
+		return
 	}
 	req.Actor, req.Who = c.actor, who
 	noteAudit(r, "summons:"+strconv.FormatInt(sm.ID, 10), sm)
@@ -311,7 +318,7 @@ func (s *Server) handleSummonsTransition(w http.ResponseWriter, r *http.Request)
 		auditStored(r)
 	}
 	w.Header().Set("ETag", etag(out.Version))
-	writeJSON(w, http.StatusOK, s.withAllowed(r, out))
+	writeJSON(w, http.StatusOK, s.withAllowed(r, me, out)[0])
 }
 
 // handleSummonsMetrics answers GET /api/v1/summons/metrics?area=&from=&to=:
