@@ -26,6 +26,11 @@ type MergeParams struct {
 	// (default 1 km²) are slivers between separately drawn districts and
 	// are filled.
 	HoleArea float64 `json:"hole_area_m2"`
+	// DisputeArea: an overlap or a gap between admin areas from this size
+	// (m², default 100) that the merge gave to one of several areas is
+	// recorded as a dispute (插花地) for GIS staff to confirm, reassign or
+	// hand over; smaller pieces are drawing noise settled by the rule.
+	DisputeArea float64 `json:"dispute_area_m2"`
 	// MatchShare: a grid keeps an active grid's code when they overlap by at
 	// least this share of both (default 0.5).
 	MatchShare float64 `json:"match_share"`
@@ -68,6 +73,7 @@ func (p *MergeParams) Defaults() {
 	def(&p.HoleArea, 1e6)
 	def(&p.MatchShare, 0.5)
 	def(&p.RowBand, 200)
+	def(&p.DisputeArea, 100)
 	if p.GridHouseholds == (SizeRange{}) {
 		p.GridHouseholds = DefaultGridHouseholds
 		if p.HouseholdBound > 0 {
@@ -89,7 +95,7 @@ func (p MergeParams) Validate() error {
 	for _, v := range []struct {
 		name string
 		v    float64
-	}{{"grid size", p.GridSize}, {"sliver area", p.SliverArea}, {"sliver width", p.SliverWidth}, {"gap area", p.GapNewArea}, {"hole area", p.HoleArea}, {"row band", p.RowBand}} {
+	}{{"grid size", p.GridSize}, {"sliver area", p.SliverArea}, {"sliver width", p.SliverWidth}, {"gap area", p.GapNewArea}, {"hole area", p.HoleArea}, {"row band", p.RowBand}, {"dispute area", p.DisputeArea}} {
 		if !(v.v > 0) || v.v > 1e12 {
 			return Errorf(EINVALID, "%s %g must be a positive number", v.name, v.v)
 		}
@@ -126,6 +132,9 @@ type MergeReport struct {
 	// how many buildings (and households) move grid against the active
 	// generation; nil when no buildings are loaded.
 	Buildings *BuildingMoves `json:"buildings,omitempty"`
+	// Disputes counts the disputed pieces between admin areas: open ones
+	// are also review items of kind "dispute".
+	Disputes *DisputeSummary `json:"disputes,omitempty"`
 	// Sizes is the households per grid against the size rules, before and
 	// after, and what a rebalance did.
 	Sizes *SizeSummary `json:"sizes,omitempty"`

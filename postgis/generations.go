@@ -30,6 +30,9 @@ func (db *DB) Activate(ctx context.Context, gen int) error {
 	if state == geo.GenerationActive {
 		return nil
 	}
+	if err := checkDecisionsApplied(ctx, tx, gen); err != nil {
+		return err
+	}
 	if _, err := tx.Exec(ctx, `UPDATE generations SET state = 'retired' WHERE state = 'active'`); err != nil {
 		return err
 	}

@@ -97,7 +97,7 @@ func (db *DB) Merge(ctx context.Context, p geo.MergeParams) (geo.MergeReport, er
 	for name, v := range map[string]any{
 		"srid": rep.SRID, "grid_size": p.GridSize / metresPerDegree, "sliver_area": p.SliverArea, "sliver_width": p.SliverWidth,
 		"gap_new_area": p.GapNewArea, "hole_area": p.HoleArea, "match_share": p.MatchShare,
-		"household_bound": p.HouseholdBound, "row_band": p.RowBand,
+		"household_bound": p.HouseholdBound, "row_band": p.RowBand, "dispute_area": p.DisputeArea,
 	} {
 		if err := set(name, v); err != nil {
 			return rep, err
@@ -210,9 +210,18 @@ func (db *DB) Merge(ctx context.Context, p geo.MergeParams) (geo.MergeReport, er
 	if _, err := tx.Exec(ctx, storePiecesSQL); err != nil {
 		return rep, fmt.Errorf("store merge pieces: %w", err)
 	}
+	if _, err := tx.Exec(ctx, recordDisputesSQL); err != nil {
+		return rep, fmt.Errorf("record disputes: %w", err)
+	}
 	if err := fillReport(ctx, tx, &rep); err != nil {
 		return rep, err
 	}
+	disputes, disputeItems, err := disputeSummary(ctx, tx, rep.Generation)
+	if err != nil {
+		return rep, fmt.Errorf("disputes: %w", err)
+	}
+	rep.Disputes = disputes
+	rep.Review = append(rep.Review, disputeItems...)
 	if rep.Buildings, err = assignDraftBuildings(ctx, tx, rep.Generation); err != nil {
 		return rep, err
 	}
@@ -267,7 +276,8 @@ CREATE OR REPLACE FUNCTION pg_temp.mper(g geometry) RETURNS float8 LANGUAGE sql 
 // grid size: mg_admin for the admin levels, mg_base for the grids, from
 // the layers named in the settings gridd.*_layer (0: none).
 const prepareMergeSQL = `
-CREATE TEMP TABLE mg_decision (level text, kind text, code text, other text, parent text, area float8, geom geometry);
+CREATE TEMP TABLE mg_decision (level text, kind text, code text, other text, parent text, area float8, geom geometry,
+                               rule text, rivals text, ruling bigint);
 CREATE TEMP TABLE mg_out (level text, code text, name text, parent_code text, households int, population int, geom geometry);
 CREATE TEMP TABLE mg_admin AS
 SELECT l.level, f.id AS feature_id, f.fid, f.code, f.name, f.households, f.population,
@@ -369,6 +379,9 @@ func mergeLevel(ctx context.Context, tx pgx.Tx, level geo.Level, set func(string
 		byLocation = "1"
 	}
 	if err := set("by_location", byLocation); err != nil {
+		return err
+	}
+	if err := set("level", level); err != nil {
 		return err
 	}
 	if _, err := tx.Exec(ctx, `DROP TABLE IF EXISTS mg_src, mg_parent;

@@ -165,7 +165,19 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
 	if vs == nil {
 		vs = []geo.Violation{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ok": len(vs) == 0, "violations": vs})
+	out := map[string]any{"ok": len(vs) == 0, "violations": vs}
+	// ?require_resolved=true: every dispute must be settled and followed
+	// too (as 'gridd check --require-resolved').
+	if req, _ := strconv.ParseBool(r.URL.Query().Get("require_resolved")); req && s.deps.Disputes != nil {
+		ds, err := s.deps.Disputes.Disputes(r.Context(), geo.DisputeFilter{Generation: gen, State: "unresolved"})
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		out["unresolved_disputes"] = ds
+		out["ok"] = len(vs) == 0 && len(ds) == 0
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // handleExport answers GET /api/v1/generations/{gen}/export?level=&format=

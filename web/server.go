@@ -78,6 +78,7 @@ type Deps struct {
 	Duplicates  DuplicateStore // possible duplicates and merges; nil: no /duplicates, /merge-into
 	Verdicts    VerdictStore   // the reporters' verdicts (群众签单); nil: no /verdicts, /verdict-link
 	Summons     SummonsStore   // the departments' summons (吹哨报到); nil: no /summons
+	Disputes    DisputeStore   // disputed pieces between admin areas (插花地); nil: no /disputes
 	Events      *EventHub      // fans incident events out to SSE streams
 	Auth        AuthStore      // sessions, tokens, the audit log; nil: every protected route answers 503
 	Logger      *slog.Logger
@@ -146,6 +147,7 @@ func (s *Server) routes() {
 	s.duplicateRoutes(api)
 	s.verdictRoutes(r, api)
 	s.summonsRoutes(api)
+	s.disputeRoutes(api)
 	api.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, geo.Errorf(geo.ENOTFOUND, "no API endpoint %s %s", r.Method, r.URL.Path))
 	})

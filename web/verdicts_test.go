@@ -5,3 +5,6 @@ type routesOnlyVerdicts struct{ VerdictStore }
 
 // routesOnlySummons only makes NewServer register the summons routes.
 type routesOnlySummons struct{ SummonsStore }
+
+// routesOnlyDisputes only makes NewServer register the disputes' routes.
+type routesOnlyDisputes struct{ DisputeStore }

@@ -274,6 +274,10 @@ func printMergeReport(w io.Writer, rep geo.MergeReport) {
 		fmt.Fprintf(w, "\nbuildings: %d in a grid, %d outside every grid; moving grid vs the active generation: %d buildings, %d households\n",
 			b.Assigned, b.Outside, b.Moving, b.MovingHouseholds)
 	}
+	if d := rep.Disputes; d != nil {
+		fmt.Fprintf(w, "\ndisputes between areas (插花地): %d, %d open, %d settled by a standing decision; 'gridd disputes --gen %d --state open' lists the open ones\n",
+			d.Total, d.Open, d.Kept, rep.Generation)
+	}
 	var sizeItems []geo.ReviewItem
 	for _, it := range rep.Review {
 		if strings.HasPrefix(it.Kind, "households_") {
@@ -300,6 +304,7 @@ func runCheck(ctx context.Context, args []string, stdout io.Writer) error {
 	var dbf dbFlags
 	dbf.register(fs)
 	gen := fs.Int("gen", 0, "generation to check (default: the active one)")
+	requireResolved := fs.Bool("require-resolved", false, "fail too while a dispute between areas is open or a decision on one is not merged yet")
 	var sf sizeFlags
 	sf.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -325,6 +330,17 @@ func runCheck(ctx context.Context, args []string, stdout io.Writer) error {
 		return geo.Errorf(geo.EINVALID, "%d violations", len(vs))
 	}
 	fmt.Fprintln(stdout, "ok: no overlaps, gaps, nesting or code violations")
+	if *requireResolved {
+		ds, err := db.Disputes(ctx, geo.DisputeFilter{Generation: *gen, State: "unresolved"})
+		if err != nil {
+			return err
+		}
+		if len(ds) > 0 {
+			printDisputes(stdout, ds)
+			return geo.Errorf(geo.EINVALID, "%d disputes between areas are unresolved: settle them with 'gridd disputes resolve ID confirm|reassign|transfer' (or in the console), then merge again where the list says so", len(ds))
+		}
+		fmt.Fprintln(stdout, "ok: every dispute between areas is settled")
+	}
 	items, sizes, err := db.SizeReview(ctx, *gen, grid, community)
 	if err != nil {
 		return err

@@ -29,6 +29,7 @@ func commands() []command {
 		{"merge", "merge the departments' layers into a draft generation (多网合一)", runMerge},
 		{"activate", "make a generation the active one", runActivate},
 		{"check", "validate a generation: overlaps, gaps, nesting, codes (exit 1 on a violation)", runCheck},
+		{"disputes", "list a generation's disputed pieces between areas (插花地), or settle one: disputes resolve ID confirm|reassign|transfer", runDisputes},
 		{"generations", "list generations", runGenerations},
 		{"export", "export a level of a generation, or a department's crosswalk", runExport},
 		{"assign", "locate the points of a CSV file: grid, community, street, district (--in, --out)", runAssign},

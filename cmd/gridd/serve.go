@@ -126,7 +126,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	srv = web.NewServer(web.Config{Addr: *addr, UploadDir: *uploadDir, MaxUploadBytes: *maxUploadMB << 20, TileCacheBytes: tileCacheBytes, TileCacheDir: *tileCacheDir,
 		PublicTiles: *publicTiles, DevToken: *devToken, RateLimit: *rateLimit, RateBurst: *rateBurst, RequestTimeout: *reqTimeout, MaxInFlight: *maxInFlight, Basemap: basemap, Metrics: *metrics, WebhookTargets: hookTargets},
 		web.Deps{Locator: db, Tiles: db, Features: db, Health: db, Generations: db, Exports: fileExporter{db: db.DB}, Importer: imports,
-			Routing: router, Incidents: db, Casework: db, Duplicates: db, Verdicts: db, Summons: db, Events: hub, Auth: db,
+			Routing: router, Incidents: db, Casework: db, Duplicates: db, Verdicts: db, Summons: db, Disputes: db, Events: hub, Auth: db,
 			Areas: db, Buildings: db, IncidentTiles: db, Ops: db})
 	served.Store(srv)
 	fmt.Fprintf(stdout, "gridd serving on http://%s\n", displayAddr(l.Addr().String()))

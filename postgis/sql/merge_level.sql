@@ -30,7 +30,7 @@
 -- go, with any slivers they touch, to the neighbour they border longest. Because every child is a union
 -- of faces of one arrangement, neighbours share borders exactly.
 
-DROP TABLE IF EXISTS mg_faces, mg_fparent, mg_cand, mg_home, mg_assign, mg_ov, mg_gap, mg_gapc, mg_child0, mg_parts, mg_slv, mg_child;
+DROP TABLE IF EXISTS mg_rulings, mg_faces, mg_fparent, mg_cand, mg_home, mg_assign, mg_ov, mg_gap, mg_gapc, mg_child0, mg_parts, mg_slv, mg_child;
 
 CREATE TEMP TABLE mg_faces AS
 WITH lines AS (
@@ -86,7 +86,17 @@ SELECT DISTINCT ON (c.sid) c.sid, c.parent
 FROM mg_cand c JOIN mg_faces f USING (fid) WHERE c.sid IS NOT NULL
 GROUP BY c.sid, c.parent ORDER BY c.sid, sum(f.area) DESC, c.parent;
 
-CREATE TEMP TABLE mg_assign (fid int PRIMARY KEY, sid int NOT NULL, parent text NOT NULL, how text NOT NULL);
+CREATE TEMP TABLE mg_assign (fid int PRIMARY KEY, sid int NOT NULL, parent text NOT NULL, how text NOT NULL,
+                             rule text, ruling bigint);
+
+-- Standing decisions of GIS staff on disputed pieces of this level (a
+-- transfer once its day has come): a face of an overlap, or a gap, lying
+-- in one goes to the area decided when that area is one that could hold it.
+CREATE TEMP TABLE mg_rulings AS
+SELECT id, to_code, geom FROM border_decisions
+WHERE superseded_by IS NULL AND level = current_setting('gridd.level')
+  AND (action <> 'transfer' OR effective_on <= current_date);
+CREATE INDEX ON mg_rulings USING gist (geom);
 
 INSERT INTO mg_assign
 SELECT fid, min(sid), min(parent), 'own' FROM mg_cand GROUP BY fid HAVING count(sid) = 1 AND count(*) = 1;
@@ -113,21 +123,42 @@ WITH own AS (
     JOIN mg_src s ON s.sid = c.sid
     JOIN mg_home h ON h.sid = c.sid
     LEFT JOIN own ON own.sid = c.sid AND own.parent = o.parent
+), ruled AS (
+    SELECT sc.*, round(sc.covered::numeric, 3) AS cov, round(sc.border::numeric, 3) AS bord,
+           (SELECT max(r.id) FROM mg_rulings r JOIN mg_faces f ON f.fid = sc.fid
+            WHERE r.to_code = sc.code AND ST_Intersects(r.geom, f.anchor)) AS ruling
+    FROM scored sc
+), ranked AS (
+    SELECT *, row_number() OVER (PARTITION BY fid ORDER BY ruling IS NOT NULL DESC, at_home DESC, cov DESC, bord DESC, code, sid) AS rn
+    FROM ruled
 )
+-- The rule that decided is the first key on which the winner beats the
+-- runner-up.
 INSERT INTO mg_assign
-SELECT DISTINCT ON (fid) fid, sid, parent, 'overlap'
-FROM scored ORDER BY fid, at_home DESC, round(covered::numeric, 3) DESC, round(border::numeric, 3) DESC, code, sid;
+SELECT w.fid, w.sid, w.parent, 'overlap',
+       CASE WHEN w.ruling IS NOT NULL THEN 'decision' WHEN w.at_home AND NOT r.at_home THEN 'home'
+            WHEN w.cov > r.cov THEN 'larger_share' WHEN w.bord > r.bord THEN 'longer_border' ELSE 'smaller_code' END,
+       w.ruling
+FROM ranked w JOIN ranked r ON r.fid = w.fid AND r.rn = 2 WHERE w.rn = 1;
 
-WITH z AS (
-    SELECT o.parent, o.zone, a.sid, array_agg(o.fid) AS fids, sum(o.area) AS area, ST_Union(o.geom) AS geom
-    FROM mg_ov o JOIN mg_assign a USING (fid) GROUP BY o.parent, o.zone, a.sid
+-- One decision per zone, winner and set of areas covering: where one
+-- area spills into several neighbours, each neighbour's piece is its own
+-- decision (and dispute).
+WITH sig AS (
+    SELECT fid, array_agg(sid ORDER BY sid) AS sids FROM mg_cand WHERE fid IN (SELECT fid FROM mg_ov) GROUP BY fid
+), z AS (
+    SELECT o.parent, o.zone, a.sid, g.sids, sum(o.area) AS area, ST_Union(o.geom) AS geom,
+           (array_agg(a.rule ORDER BY o.area DESC))[1] AS rule, max(a.ruling) AS ruling
+    FROM mg_ov o JOIN mg_assign a USING (fid) JOIN sig g USING (fid) GROUP BY o.parent, o.zone, a.sid, g.sids
+), d AS (
+    SELECT 'overlap' AS kind, s.code,
+           coalesce((SELECT string_agg(s2.code, ',' ORDER BY s2.code) FROM mg_src s2
+                     WHERE s2.sid = ANY(z.sids) AND s2.sid <> z.sid), '') AS other,
+           z.parent, z.area, z.geom, z.rule, z.ruling
+    FROM z JOIN mg_src s ON s.sid = z.sid
 )
-INSERT INTO mg_decision (kind, code, other, parent, area, geom)
-SELECT 'overlap', s.code,
-       coalesce((SELECT string_agg(DISTINCT s2.code, ',') FROM mg_cand c2 JOIN mg_src s2 ON s2.sid = c2.sid
-                 WHERE c2.fid = ANY(z.fids) AND c2.sid <> z.sid), ''),
-       z.parent, z.area, z.geom
-FROM z JOIN mg_src s ON s.sid = z.sid;
+INSERT INTO mg_decision (kind, code, other, parent, area, geom, rule, rivals, ruling)
+SELECT kind, code, other, parent, area, geom, rule, other, ruling FROM d;
 
 -- Gaps: faces inside a parent that no source of that parent covers,
 -- merged into connected gaps.
@@ -136,8 +167,9 @@ SELECT f.fid, f.geom, f.area, c.parent, ST_ClusterDBSCAN(f.geom, 0, 1) OVER (PAR
 FROM mg_faces f JOIN (SELECT fid, min(parent) AS parent FROM mg_cand GROUP BY fid HAVING count(sid) = 0) c USING (fid);
 
 CREATE TEMP TABLE mg_gapc AS
-SELECT parent, zone, ST_Union(geom) AS geom, sum(area) AS area, array_agg(fid) AS fids
-FROM mg_gap GROUP BY parent, zone;
+SELECT *, ST_PointOnSurface(geom) AS anchor FROM (
+    SELECT parent, zone, ST_Union(geom) AS geom, sum(area) AS area, array_agg(fid) AS fids
+    FROM mg_gap GROUP BY parent, zone) g;
 
 CREATE TEMP TABLE mg_child0 AS
 SELECT a.sid, a.parent, ST_Union(f.geom) AS geom
@@ -158,19 +190,30 @@ INSERT INTO mg_assign SELECT unnest(fids), sid, parent, 'new' FROM mg_newgrid;
 INSERT INTO mg_decision (kind, code, other, parent, area, geom)
 SELECT 'new_grid', '', '', parent, area, geom FROM mg_newgrid;
 
-WITH best AS (
-    SELECT DISTINCT ON (g.parent, g.zone) g.parent, g.zone, g.fids, g.area, g.geom, ch.sid,
-           pg_temp.mlen(ST_Intersection(ST_Boundary(g.geom), ch.geom)) AS border
+-- A gap goes to a standing decision's area, else to the neighbour it
+-- borders longest.
+WITH nb AS (
+    SELECT g.parent, g.zone, g.fids, g.area, g.geom, ch.sid, s.code,
+           pg_temp.mlen(ST_Intersection(ST_Boundary(g.geom), ch.geom)) AS border,
+           (SELECT max(r.id) FROM mg_rulings r WHERE r.to_code = s.code AND ST_Intersects(r.geom, g.anchor)) AS ruling
     FROM mg_gapc g
     JOIN mg_child0 ch ON ch.parent = g.parent AND ST_Intersects(ch.geom, g.geom)
+    JOIN mg_src s ON s.sid = ch.sid
     WHERE NOT EXISTS (SELECT 1 FROM mg_assign a WHERE a.fid = g.fids[1])
-    ORDER BY g.parent, g.zone, border DESC, ch.sid
+), ranked AS (
+    SELECT *, row_number() OVER (PARTITION BY parent, zone ORDER BY ruling IS NOT NULL DESC, border DESC, sid) AS rn,
+           count(*) OVER (PARTITION BY parent, zone) AS n
+    FROM nb WHERE border > 0
+), best AS (
+    SELECT b.*, CASE WHEN b.ruling IS NOT NULL THEN 'decision' WHEN b.n = 1 THEN 'only_neighbour' ELSE 'longest_border' END AS rule,
+           coalesce((SELECT string_agg(o.code, ',' ORDER BY o.rn) FROM ranked o WHERE o.parent = b.parent AND o.zone = b.zone AND o.rn > 1), '') AS rivals
+    FROM ranked b WHERE b.rn = 1
 ), ins AS (
-    INSERT INTO mg_assign SELECT unnest(fids), sid, parent, 'gap' FROM best WHERE border > 0
+    INSERT INTO mg_assign SELECT unnest(fids), sid, parent, 'gap', rule, ruling FROM best
     RETURNING 1
 )
-INSERT INTO mg_decision (kind, code, other, parent, area, geom)
-SELECT 'gap', s.code, '', b.parent, b.area, b.geom FROM best b JOIN mg_src s ON s.sid = b.sid WHERE b.border > 0;
+INSERT INTO mg_decision (kind, code, other, parent, area, geom, rule, rivals, ruling)
+SELECT 'gap', code, '', parent, area, geom, rule, rivals, ruling FROM best;
 
 INSERT INTO mg_decision (kind, code, other, parent, area, geom)
 SELECT 'uncovered', '', '', g.parent, g.area, g.geom
