@@ -141,6 +141,7 @@ func TestConsoleGis(t *testing.T) {
 		ReportState                                          string
 		CompareGrid                                          []int
 		SizeRows                                             []sizeRow
+		Disputes                                             struct{ Total, Open, Confirmed, OpenAfter int }
 		Rebalance                                            struct {
 			Generation int
 			Done       string
@@ -183,6 +184,17 @@ func TestConsoleGis(t *testing.T) {
 		gens.Generations[2].State != geo.GenerationRetired || res.ReportState != geo.GenerationActive ||
 		gens.Generations[0].ID != 3 || gens.Generations[0].State != geo.GenerationDraft || res.Rebalance.Generation != 3 {
 		t.Errorf("generations after activating in the console: %+v (console: generation %d, %s)", gens.Generations, res.Generation, res.ReportState)
+	}
+	// The disputes of generation 2 as the console listed them, and the
+	// one the gis user confirmed there.
+	var total, open int
+	var action, by, gotID string
+	conn.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE decision_id IS NULL) FROM merge_disputes WHERE generation = 2`).Scan(&total, &open)
+	conn.QueryRow(ctx, `SELECT b.action, b.decided_by, d.id::text FROM merge_disputes d JOIN border_decisions b ON b.id = d.decision_id
+		WHERE d.generation = 2`).Scan(&action, &by, &gotID)
+	if res.Disputes.Total != total || total == 0 || res.Disputes.Open != open+1 || res.Disputes.OpenAfter != open ||
+		gotID != strconv.Itoa(res.Disputes.Confirmed) || action != "confirm" || by != "gisuser" {
+		t.Errorf("disputes in the console %+v; stored %d, %d open, decision %s by %s on %s", res.Disputes, total, open, action, by, gotID)
 	}
 	var pieces struct {
 		Features []struct{ Properties struct{ Kind string } }

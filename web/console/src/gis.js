@@ -13,6 +13,7 @@ import { fmt, h, when } from './el.js';
 import { shiftGeoJSON } from './gcj02.js';
 import { extentOptions } from './extent.js';
 import { renderSizes, sizeBody, sizeFields } from './sizes.js';
+import { disputesBox } from './disputes.js';
 
 // Piece kinds of GET /generations/{gen}/pieces and their colours.
 const KINDS = [
@@ -488,6 +489,7 @@ export function mountGis(root, ctx) {
     try {
       st.report = rep || (await api(`/api/v1/generations/${gen}/report`));
       st.check = null;
+      st.disputes = disputesBox(gen, { mayEdit, onShow: showBox });
       renderReport();
     } catch (e) {
       reportBox.replaceChildren(errorBox(e));
@@ -502,6 +504,14 @@ export function mountGis(root, ctx) {
     } catch (e) {
       legend.replaceChildren(errorBox(e));
     }
+  }
+
+  // showBox zooms the review map to a WGS-84 bbox (shifted like the pieces
+  // under a GCJ-02 basemap).
+  function showBox(b) {
+    let fc = { type: 'FeatureCollection', features: [{ type: 'Feature', geometry: { type: 'LineString', coordinates: [[b[0], b[1]], [b[2], b[3]]] } }] };
+    if (st.datum === 'gcj02') fc = shiftGeoJSON(fc);
+    st.map?.fitBounds(bbox(fc), { padding: 60, maxZoom: 17, duration: 0 });
   }
 
   function genState(gen) {
@@ -535,6 +545,7 @@ export function mountGis(root, ctx) {
       counts('gis.codes', 'codes.', r.grid_codes, ['kept', 'source', 'new'], 'gis-codes'),
       counts('gis.lineage', 'lin.', r.lineage, ['kept', 'reshaped', 'split', 'merged', 'retired', 'new'], 'gis-lineage')));
     out.push(renderSizes(r.sizes));
+    if (st.disputes) out.push(st.disputes);
     const cw = Object.entries(r.crosswalk || {});
     if (cw.length) {
       out.push(h('h3', { text: t('gis.crosswalk') }));

@@ -104,6 +104,21 @@ try {
   await page.screenshot({ path: shotPath('console-gis-merge.png') });
   lap('screenshot');
 
+  // Disputed borders: the draft's list; the gis user confirms the largest
+  // open one.
+  await page.waitForSelector('#gis-disputes-summary', LONG);
+  const dsum = (k) => page.getAttribute('#gis-disputes-summary', k).then(Number);
+  result.disputes = { total: await dsum('data-total'), open: await dsum('data-open') };
+  const openRow = page.locator('#gis-disputes-table tr[data-state=open]').first();
+  result.disputes.confirmed = Number(await openRow.getAttribute('data-id'));
+  await openRow.locator('button[data-action=show]').click();
+  await openRow.locator('button[data-action=confirm]').click();
+  await page.waitForSelector(`#gis-disputes-table tr[data-id="${result.disputes.confirmed}"][data-state=confirmed]`, LONG);
+  result.disputes.openAfter = await dsum('data-open');
+  await page.evaluate(() => document.querySelector('#gis-disputes').scrollIntoView());
+  await page.screenshot({ path: shotPath('console-gis-disputes.png') });
+  lap('disputes');
+
   // Activate through the confirmation dialog. (The 质量检查 button is not
   // pressed: the full topology check of a city takes longer than the rest
   // of this test; GET /check has its own tests.)
