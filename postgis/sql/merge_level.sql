@@ -30,7 +30,7 @@
 -- go, with any slivers they touch, to the neighbour they border longest. Because every child is a union
 -- of faces of one arrangement, neighbours share borders exactly.
 
-DROP TABLE IF EXISTS mg_rulings, mg_faces, mg_fparent, mg_cand, mg_home, mg_assign, mg_ov, mg_gap, mg_gapc, mg_child0, mg_parts, mg_slv, mg_child;
+DROP TABLE IF EXISTS mg_rulings, mg_faces, mg_fparent, mg_cand, mg_home, mg_assign, mg_ov, mg_gap, mg_gapc, mg_child0, mg_parts, mg_slvz, mg_slv, mg_rest, mg_child1, mg_child;
 
 CREATE TEMP TABLE mg_faces AS
 WITH lines AS (
@@ -249,11 +249,19 @@ UPDATE mg_parts SET sliver =
     OR (current_setting('gridd.absorb_sources') = '1'
         AND (child_area < current_setting('gridd.sliver_area')::float8 OR width < current_setting('gridd.sliver_width')::float8));
 
--- Slivers that touch each other (where several intruders meet in a corner)
--- move together, to the non-sliver neighbour bordering them longest.
+-- Slivers that share an edge (where several intruders meet) move
+-- together, to the non-sliver neighbour bordering them longest. Slivers
+-- touching only at a corner move apart: moved together, the one reaching
+-- its new owner only through the corner would be left detached there.
+CREATE TEMP TABLE mg_slvz AS
+SELECT parent, row_number() OVER () AS zone, d.geom
+FROM (SELECT parent, ST_Union(geom) AS geom FROM mg_parts WHERE sliver GROUP BY parent) u, ST_Dump(u.geom) d;
+CREATE INDEX ON mg_slvz USING gist (geom);
 CREATE TEMP TABLE mg_slv AS
-SELECT sid, parent, part, area, geom, ST_ClusterDBSCAN(geom, 0, 1) OVER (PARTITION BY parent) AS zone
-FROM mg_parts WHERE sliver;
+SELECT DISTINCT ON (p.sid, p.parent, p.part) p.sid, p.parent, p.part, p.area, p.geom, z.zone
+FROM mg_parts p JOIN mg_slvz z ON z.parent = p.parent AND ST_Intersects(z.geom, ST_PointOnSurface(p.geom))
+WHERE p.sliver
+ORDER BY p.sid, p.parent, p.part, z.zone;
 
 CREATE TEMP TABLE mg_child AS
 WITH zones AS (
@@ -280,3 +288,49 @@ WITH zones AS (
     SELECT to_sid, parent, geom FROM moved
 )
 SELECT sid, parent, ST_Multi(ST_Union(geom)) AS geom FROM pieces GROUP BY sid, parent;
+
+-- A last look: a detached part still smaller than a sliver (its sliver
+-- zone reached the new owner only at a corner), or at grid level a whole
+-- child under 1 m² (numerical dust where borders nearly meet), goes to
+-- the neighbour of another child in its parent bordering it longest —
+-- touching at a point if nothing borders it — so that no area keeps a
+-- crumb and no crumb becomes a grid with a code.
+CREATE TEMP TABLE mg_rest AS
+SELECT c.sid, c.parent, coalesce(d.path[1], 1) AS part, d.geom, pg_temp.m2(d.geom) AS area,
+       row_number() OVER (PARTITION BY c.sid, c.parent ORDER BY pg_temp.m2(d.geom) DESC, d.path[1]) AS rank_in_child,
+       pg_temp.m2(c.geom) AS child_area
+FROM mg_child c, ST_Dump(c.geom) d;
+CREATE INDEX ON mg_rest USING gist (geom);
+ALTER TABLE mg_rest ADD COLUMN stray boolean;
+UPDATE mg_rest SET stray = (rank_in_child > 1 AND area < current_setting('gridd.sliver_area')::float8)
+    OR (current_setting('gridd.by_location') = '1' AND child_area < 1);
+
+DROP TABLE IF EXISTS mg_child1;
+CREATE TEMP TABLE mg_child1 AS
+WITH target AS (
+    SELECT DISTINCT ON (s.sid, s.parent, s.part) s.sid, s.parent, s.part, s.area, s.geom, n.sid AS to_sid
+    FROM mg_rest s
+    JOIN mg_rest n ON n.parent = s.parent AND n.sid <> s.sid AND NOT n.stray AND ST_Intersects(n.geom, s.geom)
+    WHERE s.stray
+    ORDER BY s.sid, s.parent, s.part, pg_temp.mlen(ST_Intersection(ST_Boundary(s.geom), n.geom)) DESC, n.area DESC, n.sid
+), decided AS (
+    INSERT INTO mg_decision (kind, code, other, parent, area, geom)
+    SELECT 'sliver', t.code, f.code, m.parent, m.area, m.geom
+    FROM target m JOIN mg_src t ON t.sid = m.to_sid JOIN mg_src f ON f.sid = m.sid
+    RETURNING 1
+), touched AS (
+    SELECT sid, parent FROM target UNION SELECT to_sid, parent FROM target
+), pieces AS (
+    SELECT r.sid, r.parent, r.geom FROM mg_rest r JOIN touched USING (sid, parent)
+    WHERE NOT EXISTS (SELECT 1 FROM target m WHERE m.sid = r.sid AND m.parent = r.parent AND m.part = r.part)
+    UNION ALL
+    SELECT to_sid, parent, geom FROM target
+)
+-- Only the children that lose or gain a part are united again, so that
+-- the others' borders stay exactly as they were.
+SELECT sid, parent, ST_Multi(ST_Union(geom)) AS geom FROM pieces GROUP BY sid, parent
+UNION ALL
+SELECT c.sid, c.parent, c.geom FROM mg_child c
+WHERE NOT EXISTS (SELECT 1 FROM target m WHERE (m.sid = c.sid OR m.to_sid = c.sid) AND m.parent = c.parent);
+DROP TABLE mg_child;
+ALTER TABLE mg_child1 RENAME TO mg_child;
