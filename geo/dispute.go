@@ -63,17 +63,16 @@ const (
 
 // BorderDecision is GIS staff's ruling on a disputed piece.
 type BorderDecision struct {
-	ID          int64      `json:"id"`
-	Level       string     `json:"level"`
-	Action      string     `json:"action"`
-	To          string     `json:"to"`
-	From        string     `json:"from,omitempty"`
-	EffectiveOn string     `json:"effective_on,omitempty"` // transfer: YYYY-MM-DD
-	Note        string     `json:"note,omitempty"`
-	DecidedBy   string     `json:"decided_by"`
-	DecidedAt   time.Time  `json:"decided_at"`
-	Generation  int        `json:"generation,omitempty"`
-	Superseded  *time.Time `json:"-"`
+	ID          int64     `json:"id"`
+	Level       string    `json:"level"`
+	Action      string    `json:"action"`
+	To          string    `json:"to"`
+	From        string    `json:"from,omitempty"`
+	EffectiveOn string    `json:"effective_on,omitempty"` // transfer: YYYY-MM-DD
+	Note        string    `json:"note,omitempty"`
+	DecidedBy   string    `json:"decided_by"`
+	DecidedAt   time.Time `json:"decided_at"`
+	Generation  int       `json:"generation,omitempty"`
 }
 
 // DisputeResolution is a request to settle a dispute.

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/gorilla/mux"
 	"github.com/gridd/gridd/geo"
@@ -56,16 +55,8 @@ func (s *Server) handleDisputes(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"disputes": ds})
 }
 
-func pathDispute(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
-	if err != nil || id <= 0 {
-		return 0, geo.Errorf(geo.EINVALID, "dispute %q is not a number", mux.Vars(r)["id"])
-	}
-	return id, nil
-}
-
 func (s *Server) handleDispute(w http.ResponseWriter, r *http.Request) {
-	id, err := pathDispute(r)
+	id, err := pathID(r)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -81,7 +72,7 @@ func (s *Server) handleDispute(w http.ResponseWriter, r *http.Request) {
 // handleResolveDispute answers POST /api/v1/disputes/{id}/resolution:
 // GIS staff confirm, reassign or transfer the piece.
 func (s *Server) handleResolveDispute(w http.ResponseWriter, r *http.Request) {
-	id, err := pathDispute(r)
+	id, err := pathID(r)
 	if err != nil {
 		writeError(w, r, err)
 		return
