@@ -163,7 +163,6 @@ type DisputeFilter struct {
 	Generation int    // 0: the active one
 	Level      string // '' every admin level
 	State      string // '' every state; "unresolved": see Dispute.Unresolved
-	Limit      int
 }
 
 // DisputeSummary counts a generation's disputes at merge time.

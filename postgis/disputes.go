@@ -32,23 +32,29 @@ FROM (
 ) d
 WHERE NOT ST_IsEmpty(d.geom)`
 
-// disputeColumns reads a dispute with its decision (disputeRow scans it).
-const disputeColumns = `
-SELECT d.id, d.generation, d.level, d.kind, d.parent, d.areas, d.given_to, d.rule, d.area_m2,
+// disputeColumns reads a dispute with its decision (scanDispute scans
+// it); disputeGeometry adds its piece as GeoJSON, for one dispute's read.
+const (
+	disputeColumns  = `SELECT ` + disputeFields + ` FROM merge_disputes d LEFT JOIN border_decisions b ON b.id = d.decision_id`
+	disputeGeometry = `SELECT ` + disputeFields + `, ST_AsGeoJSON(d.geom, 7) FROM merge_disputes d LEFT JOIN border_decisions b ON b.id = d.decision_id`
+)
+
+const disputeFields = `d.id, d.generation, d.level, d.kind, d.parent, d.areas, d.given_to, d.rule, d.area_m2,
        ARRAY[ST_XMin(d.geom), ST_YMin(d.geom), ST_XMax(d.geom), ST_YMax(d.geom)],
        current_date::text,
        b.id, coalesce(b.level, ''), coalesce(b.action, ''), coalesce(b.to_code, ''), coalesce(b.from_code, ''),
-       coalesce(b.effective_on::text, ''), coalesce(b.note, ''), coalesce(b.decided_by, ''), b.decided_at, coalesce(b.generation, 0)
-FROM merge_disputes d LEFT JOIN border_decisions b ON b.id = d.decision_id`
+       coalesce(b.effective_on::text, ''), coalesce(b.note, ''), coalesce(b.decided_by, ''), b.decided_at, coalesce(b.generation, 0)`
 
-func scanDispute(row pgx.Row) (geo.Dispute, error) {
+// scanDispute scans disputeColumns, and with extra the columns after them.
+func scanDispute(row pgx.Row, extra ...any) (geo.Dispute, error) {
 	var d geo.Dispute
 	var today string
 	var decID *int64
 	var dec geo.BorderDecision
 	var decidedAt *time.Time
-	if err := row.Scan(&d.ID, &d.Generation, &d.Level, &d.Kind, &d.Parent, &d.Areas, &d.GivenTo, &d.Rule, &d.AreaM2, &d.BBox,
-		&today, &decID, &dec.Level, &dec.Action, &dec.To, &dec.From, &dec.EffectiveOn, &dec.Note, &dec.DecidedBy, &decidedAt, &dec.Generation); err != nil {
+	dest := append([]any{&d.ID, &d.Generation, &d.Level, &d.Kind, &d.Parent, &d.Areas, &d.GivenTo, &d.Rule, &d.AreaM2, &d.BBox,
+		&today, &decID, &dec.Level, &dec.Action, &dec.To, &dec.From, &dec.EffectiveOn, &dec.Note, &dec.DecidedBy, &decidedAt, &dec.Generation}, extra...)
+	if err := row.Scan(dest...); err != nil {
 		return d, err
 	}
 	if decID != nil {
@@ -83,25 +89,21 @@ func (db *DB) Disputes(ctx context.Context, f geo.DisputeFilter) ([]geo.Dispute,
 		if f.State == "" || d.State == f.State || (f.State == "unresolved" && d.Unresolved()) {
 			out = append(out, d)
 		}
-		if f.Limit > 0 && len(out) == f.Limit {
-			break
-		}
 	}
 	return out, nil
 }
 
 // Dispute reads one dispute with its piece as GeoJSON.
 func (db *DB) Dispute(ctx context.Context, id int64) (geo.Dispute, error) {
-	d, err := scanDispute(db.Pool.QueryRow(ctx, disputeColumns+` WHERE d.id = $1`, id))
+	var geom []byte
+	d, err := scanDispute(db.Pool.QueryRow(ctx, disputeGeometry+` WHERE d.id = $1`, id), &geom)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return d, geo.Errorf(geo.ENOTFOUND, "no dispute %d: 'gridd disputes' lists them", id)
 	}
 	if err != nil {
 		return d, geo.WrapError(geo.EUNAVAILABLE, err, "read dispute %d", id)
 	}
-	if err := db.Pool.QueryRow(ctx, `SELECT ST_AsGeoJSON(geom, 7) FROM merge_disputes WHERE id = $1`, id).Scan(&d.Geometry); err != nil {
-		return d, geo.WrapError(geo.EUNAVAILABLE, err, "read dispute %d", id)
-	}
+	d.Geometry = geom
 	return d, nil
 }
 
@@ -165,28 +167,25 @@ func (db *DB) ResolveDispute(ctx context.Context, id int64, res geo.DisputeResol
 	return db.Dispute(ctx, id)
 }
 
-// unappliedDecisionSQL finds a decision due in generation $1 that its
-// geometry does not follow (made after the merge).
-const unappliedDecisionSQL = `
-SELECT d.id, b.action, b.to_code, d.given_to FROM merge_disputes d JOIN border_decisions b ON b.id = d.decision_id
-WHERE d.generation = $1 AND d.given_to <> b.to_code
-  AND (b.action = 'reassign' OR (b.action = 'transfer' AND b.effective_on <= current_date))
-ORDER BY d.id LIMIT 1`
-
 // checkDecisionsApplied refuses to activate a generation that does not
-// follow a decision taken on it after its merge.
+// follow a decision taken on it after its merge (a reassignment, or a
+// transfer whose day has come: geo.Dispute.Unresolved).
 func checkDecisionsApplied(ctx context.Context, tx pgx.Tx, gen int) error {
-	var id int64
-	var action, to, given string
-	err := tx.QueryRow(ctx, unappliedDecisionSQL, gen).Scan(&id, &action, &to, &given)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil
-	}
+	rows, err := tx.Query(ctx, disputeColumns+` WHERE d.generation = $1 AND d.decision_id IS NOT NULL ORDER BY d.id`, gen)
 	if err != nil {
 		return err
 	}
-	verb := map[string]string{geo.DecisionReassign: "reassigned", geo.DecisionTransfer: "transferred"}[action]
-	return geo.Errorf(geo.ECONFLICT, "dispute %d was %s to %s after generation %d gave it to %s: merge again (the new draft follows the decision) and activate that draft", id, verb, to, gen, given)
+	decided, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (geo.Dispute, error) { return scanDispute(r) })
+	if err != nil {
+		return err
+	}
+	for _, d := range decided {
+		if d.Unresolved() {
+			return geo.Errorf(geo.ECONFLICT, "dispute %d was %s to %s after generation %d gave it to %s: merge again (the new draft follows the decision) and activate that draft",
+				d.ID, d.State, d.Decision.To, gen, d.GivenTo)
+		}
+	}
+	return nil
 }
 
 // disputeSummary counts generation gen's disputes for its report and

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -44,7 +43,7 @@ func printDisputes(w io.Writer, ds []geo.Dispute) {
 	fmt.Fprintln(w, "id\tlevel\tkind\tgiven_to\tareas\tm2\trule\tstate")
 	for _, d := range ds {
 		state := d.State
-		if d.Decision != nil && !d.Applied && d.State != geo.DisputeTransferPending {
+		if d.Decision != nil && d.Unresolved() {
 			state += " (not in this generation: merge again)"
 		}
 		if d.State == geo.DisputeTransferPending {
@@ -61,7 +60,7 @@ func runResolveDispute(ctx context.Context, args []string, stdout io.Writer) err
 	to := fs.String("to", "", "reassign, transfer: the area that gets the piece (one of the dispute's areas)")
 	eff := fs.String("effective", "", "transfer: the day the piece changes hands, YYYY-MM-DD")
 	note := fs.String("note", "", "why (kept with the decision)")
-	by := fs.String("by", "", "who decides (default: the system user)")
+	by := fs.String("by", "", "who decides (default: cli:USER, as in the audit log)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -73,7 +72,7 @@ func runResolveDispute(ctx context.Context, args []string, stdout io.Writer) err
 		return geo.Errorf(geo.EINVALID, "%q is not a dispute number: 'gridd disputes' lists them", fs.Arg(0))
 	}
 	if *by == "" {
-		*by = "cli:" + os.Getenv("USER")
+		*by = cliActor().ActorName
 	}
 	db, err := dbf.open(ctx)
 	if err != nil {
