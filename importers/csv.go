@@ -92,56 +92,14 @@ func (g *csvGuard) Read(p []byte) (int, error) {
 func newCSVReader(src io.ReadSeeker, name string, opts Options) (*csvReader, error) {
 	r := &csvReader{name: name, maxV: opts.maxVertices(), wkt: -1, lon: -1, lat: -1, info: Info{Format: "csv"}}
 	limit := max(int64(1<<20), 64*int64(opts.maxVertices()))
-
-	br := bufio.NewReaderSize(src, 1<<16)
-	head, _ := br.Peek(3)
-	bom := bytes.HasPrefix(head, []byte("\xef\xbb\xbf"))
-	if bytes.HasPrefix(head, []byte("\xff\xfe")) || bytes.HasPrefix(head, []byte("\xfe\xff")) {
-		return nil, geo.Errorf(geo.EINVALID, "%s is in UTF-16 (Excel's \"Unicode text\"): save it as \"CSV UTF-8\" or plain CSV", name)
-	}
-	hint := encodingHint{option: opts.Encoding, bom: bom}
-	decl, err := hint.declare()
+	text, err := openCSVText(src, name, opts.Encoding, limit, "more than a feature within the vertex limit needs: simplify or split it")
 	if err != nil {
 		return nil, err
 	}
-	sniff := newTextSniffer(decl.cs, func(n int, _ string) string { return fmt.Sprintf("line %d", n) })
-	var firstLine []byte
-	for n := 1; ; n++ {
-		line, err := readLine(br, limit)
-		if errors.Is(err, errRecordTooLarge) {
-			return nil, geo.Errorf(geo.ETOOLARGE, "%s: line %d is longer than %s, more than a feature within the vertex limit needs: simplify or split it", name, n, byteSize(limit))
-		}
-		if n == 1 {
-			firstLine = append([]byte(nil), bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))...)
-		}
-		sniff.add(line, false, n, "")
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, geo.WrapError(geo.EINVALID, err, "cannot read %s", name)
-		}
-	}
-	cs, err := chooseCharset(name, decl, sniff)
-	if err != nil {
-		return nil, err
-	}
-	r.info.Encoding = cs.name
-
-	start := int64(0)
-	if bom {
-		start = 3
-	}
-	if _, err := src.Seek(start, io.SeekStart); err != nil {
-		return nil, geo.WrapError(geo.EINVALID, err, "cannot read %s", name)
-	}
-	var text io.Reader = src
-	if cs.enc != nil {
-		text = transform.NewReader(text, cs.enc.NewDecoder())
-	}
-	r.guard = &csvGuard{r: text, limit: limit}
+	r.info.Encoding = text.encoding
+	r.guard = &csvGuard{r: text.r, limit: limit}
 	r.cr = csv.NewReader(r.guard)
-	r.cr.Comma = sniffDelimiter(firstLine)
+	r.cr.Comma = text.comma
 	r.cr.FieldsPerRecord = -1
 	r.cr.ReuseRecord = true
 
@@ -165,6 +123,65 @@ func newCSVReader(src io.ReadSeeker, name string, opts Options) (*csvReader, err
 		r.first = &f
 	}
 	return r, nil
+}
+
+// csvText is a CSV file's text, decoded, after its byte-order mark.
+type csvText struct {
+	r        io.Reader
+	encoding string
+	comma    rune
+}
+
+// openCSVText reads src twice: once to settle the encoding (every line
+// checked) and the delimiter, then rewinds it for the records. tooLong
+// ends the message about a line longer than limit.
+func openCSVText(src io.ReadSeeker, name, encoding string, limit int64, tooLong string) (csvText, error) {
+	br := bufio.NewReaderSize(src, 1<<16)
+	head, _ := br.Peek(3)
+	bom := bytes.HasPrefix(head, []byte("\xef\xbb\xbf"))
+	if bytes.HasPrefix(head, []byte("\xff\xfe")) || bytes.HasPrefix(head, []byte("\xfe\xff")) {
+		return csvText{}, geo.Errorf(geo.EINVALID, "%s is in UTF-16 (Excel's \"Unicode text\"): save it as \"CSV UTF-8\" or plain CSV", name)
+	}
+	hint := encodingHint{option: encoding, bom: bom}
+	decl, err := hint.declare()
+	if err != nil {
+		return csvText{}, err
+	}
+	sniff := newTextSniffer(decl.cs, func(n int, _ string) string { return fmt.Sprintf("line %d", n) })
+	var firstLine []byte
+	for n := 1; ; n++ {
+		line, err := readLine(br, limit)
+		if errors.Is(err, errRecordTooLarge) {
+			return csvText{}, geo.Errorf(geo.ETOOLARGE, "%s: line %d is longer than %s, %s", name, n, byteSize(limit), tooLong)
+		}
+		if n == 1 {
+			firstLine = append([]byte(nil), bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))...)
+		}
+		sniff.add(line, false, n, "")
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return csvText{}, geo.WrapError(geo.EINVALID, err, "cannot read %s", name)
+		}
+	}
+	cs, err := chooseCharset(name, decl, sniff)
+	if err != nil {
+		return csvText{}, err
+	}
+
+	start := int64(0)
+	if bom {
+		start = 3
+	}
+	if _, err := src.Seek(start, io.SeekStart); err != nil {
+		return csvText{}, geo.WrapError(geo.EINVALID, err, "cannot read %s", name)
+	}
+	var text io.Reader = src
+	if cs.enc != nil {
+		text = transform.NewReader(text, cs.enc.NewDecoder())
+	}
+	return csvText{r: text, encoding: cs.name, comma: sniffDelimiter(firstLine)}, nil
 }
 
 // readLine returns the next line including its newline, failing when it
