@@ -243,3 +243,14 @@ type RegisterSource interface {
 	Errors() ([]RowError, int)
 	Column(field string) string // where a field is read from, for messages
 }
+
+// RegisterStatus is what the register holds now.
+type RegisterStatus struct {
+	Loaded     bool      `json:"loaded"`
+	Version    int       `json:"version,omitempty"`
+	FileName   string    `json:"file_name,omitempty"`
+	LoadedAt   time.Time `json:"loaded_at,omitzero"`
+	Households int       `json:"households"`
+	Residents  int       `json:"residents"`
+	Catalogue  []string  `json:"catalogue"` // the tags rows may carry
+}

@@ -82,6 +82,18 @@ func (k *RegisterKey) HashID(idNumber string) []byte {
 	return m.Sum(nil)
 }
 
+// Digest is a keyed hash of a record's parts, to tell a changed record
+// from the same one without keeping a plain hash of personal data.
+func (k *RegisterKey) Digest(parts ...string) []byte {
+	m := hmac.New(sha256.New, k.hash)
+	m.Write([]byte("digest"))
+	for _, p := range parts {
+		m.Write([]byte{0})
+		m.Write([]byte(p))
+	}
+	return m.Sum(nil)
+}
+
 // Seal encrypts plain, bound to the record's id hash (so that a sealed
 // value copied onto another resident's row does not open there).
 func (k *RegisterKey) Seal(plain, bound []byte) []byte {
