@@ -16,7 +16,7 @@ import (
 // unrecorded.
 
 // householdsSQL pages the households of area $2 (a code prefix) in
-// generation $1, with tag $3 ('' any), by grid and address; $4 limit, $5
+// generation $1, with tag $3 (” any), by grid and address; $4 limit, $5
 // offset. Members come masked.
 const householdsSQL = `
 SELECT h.id, h.building_id, coalesce(b.address, ''), h.unit, h.room, bg.grid_code, h.tags,
@@ -84,7 +84,7 @@ func (db *DB) Households(ctx context.Context, q geo.HouseholdQuery) (geo.Househo
 }
 
 // residentSQL reads one resident with its household's grid in the active
-// generation ('' when its building lies in none).
+// generation (” when its building lies in none).
 const residentSQL = `
 SELECT r.id, r.household_id, r.seq, r.tags, r.name_mask, r.id_mask, r.phone_mask, coalesce(r.birth_year::text, ''),
        r.id_hash, r.sealed, coalesce(bg.grid_code, '')
