@@ -126,9 +126,9 @@ var registerInColumns = []string{"line", "household_id", "building_id", "unit", 
 // building the building set does not have), none, with every bad row in
 // the report. The audit entry (counts only) is written in the same
 // transaction.
-func (db *DB) LoadRegister(ctx context.Context, key *geo.RegisterKey, meta geo.RegisterMeta, src geo.RegisterSource, audit *geo.AuditEntry) (geo.RegisterReport, error) {
+func (db *DB) LoadRegister(ctx context.Context, key *geo.RegisterKey, meta geo.RegisterMeta, src geo.RegisterSource, audit *geo.AuditEntry) (rep geo.RegisterReport, err error) {
 	start := time.Now()
-	rep := geo.RegisterReport{Tags: map[string]int{}}
+	rep.Tags = map[string]int{}
 	defer func() { rep.Seconds = time.Since(start).Seconds() }()
 	tx, err := db.Pool.Begin(ctx)
 	if err != nil {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"strconv"
+	"time"
 
 	"github.com/gridd/gridd/geo"
 	"github.com/jackc/pgx/v5"
@@ -226,4 +228,52 @@ func (db *DB) DeleteResident(ctx context.Context, id int64, scope string, audit 
 		return geo.WrapError(geo.EUNAVAILABLE, err, "commit the deletion")
 	}
 	return nil
+}
+
+// Register is the register as a server offers it: the store with the key
+// its records are sealed with (nil: listings work, reveals and exports
+// answer that the key is missing).
+type Register struct {
+	DB  *DB
+	Key *geo.RegisterKey
+}
+
+// Status says what the register holds.
+func (r Register) Status(ctx context.Context) (geo.RegisterStatus, error) { return r.DB.RegisterStatus(ctx) }
+
+// Households pages through an area's households, masked.
+func (r Register) Households(ctx context.Context, q geo.HouseholdQuery) (geo.HouseholdPage, error) {
+	return r.DB.Households(ctx, q)
+}
+
+// Reveal opens one resident's record, audited.
+func (r Register) Reveal(ctx context.Context, id int64, p geo.Principal, reason string, audit *geo.AuditEntry) (geo.Resident, error) {
+	return r.DB.RevealResident(ctx, r.Key, id, p, reason, audit)
+}
+
+// Find finds a resident by ID number within a scope, masked.
+func (r Register) Find(ctx context.Context, idNumber, scope string) (geo.Resident, error) {
+	return r.DB.FindResident(ctx, r.Key, idNumber, scope)
+}
+
+// Delete deletes a resident's personal data, audited.
+func (r Register) Delete(ctx context.Context, id int64, scope string, audit *geo.AuditEntry) error {
+	return r.DB.DeleteResident(ctx, id, scope, audit)
+}
+
+// RequestExport, Exports, DecideExport and Export are 分级审批's steps.
+func (r Register) RequestExport(ctx context.Context, p geo.Principal, area, reason string, audit *geo.AuditEntry) (geo.RegisterExport, error) {
+	return r.DB.RequestExport(ctx, p, area, reason, audit)
+}
+
+func (r Register) Exports(ctx context.Context, p geo.Principal) ([]geo.RegisterExport, error) {
+	return r.DB.RegisterExports(ctx, p)
+}
+
+func (r Register) DecideExport(ctx context.Context, id int64, p geo.Principal, approve bool, note string, ttl time.Duration, audit *geo.AuditEntry) (geo.RegisterExport, error) {
+	return r.DB.DecideExport(ctx, id, p, approve, note, ttl, audit)
+}
+
+func (r Register) Export(ctx context.Context, id int64, p geo.Principal, w io.Writer, audit *geo.AuditEntry) (int, error) {
+	return r.DB.ExportRegister(ctx, r.Key, id, p, w, audit)
 }

@@ -138,6 +138,19 @@ var policy = map[string]access{
 	"POST /api/v1/webhooks":                        allow("webhook.create", admin),
 	"DELETE /api/v1/webhooks/{id:[0-9]+}":          allow("webhook.delete", admin),
 
+	// The register (实有人口): listings are masked and narrowed to the
+	// caller's scope; reveals, deletions and exports check scope in the
+	// store and write their audit entries there.
+	"GET /api/v1/register":                               allow("", readers...),
+	"GET /api/v1/households":                             allow("", caseReaders...),
+	"POST /api/v1/residents/search":                      allow("resident.search", admin, dispatcher, worker),
+	"POST /api/v1/residents/{id:[0-9]+}/reveal":          allow("resident.reveal", admin, dispatcher, worker),
+	"DELETE /api/v1/residents/{id:[0-9]+}":               allow("resident.delete", admin),
+	"GET /api/v1/register/exports":                       allow("", admin, dispatcher),
+	"POST /api/v1/register/exports":                      allow("register.export_request", admin, dispatcher),
+	"POST /api/v1/register/exports/{id:[0-9]+}/decision": allow("register.export_decide", admin),
+	"POST /api/v1/register/exports/{id:[0-9]+}/file":     allow("register.export_download", admin, dispatcher),
+
 	// The operator console: area search and panel, incident tiles.
 	"GET /api/v1/areas":                                         allow("", readers...), // scoped in the handler
 	"GET /api/v1/areas/{code:[0-9]+}":                           allow("", readers...),

@@ -16,7 +16,7 @@ import (
 // to a value that only satisfies its interface.
 func allRoutesServer() *Server {
 	return NewServer(Config{}, Deps{Incidents: routesOnlyIncidents{}, Casework: routesOnlyCasework{},
-		Areas: routesOnlyAreas{}, Buildings: routesOnlyBuildings{}, IncidentTiles: routesOnlyTiles{}, Duplicates: routesOnlyDuplicates{}, Verdicts: routesOnlyVerdicts{}, Summons: routesOnlySummons{}, Disputes: routesOnlyDisputes{}})
+		Areas: routesOnlyAreas{}, Buildings: routesOnlyBuildings{}, IncidentTiles: routesOnlyTiles{}, Duplicates: routesOnlyDuplicates{}, Verdicts: routesOnlyVerdicts{}, Summons: routesOnlySummons{}, Disputes: routesOnlyDisputes{}, Register: routesOnlyRegister{}})
 }
 
 // muxVar matches a gorilla/mux variable with its pattern, {id:[0-9]+}.

@@ -47,6 +47,7 @@ type Config struct {
 	Addr            string             // listen address, e.g. ":8080"
 	UploadDir       string             // where uploads are kept while imported ("" = system temp)
 	MaxUploadBytes  int64              // largest accepted upload (0 = 512 MiB)
+	ExportApproval  time.Duration      // how long an approved export of personal data waits for its download (0 = 24 h)
 	ShutdownTimeout time.Duration      // how long in-flight requests may finish
 	TileCacheBytes  int64              // memory for cached tiles (0 = 256 MiB, <0 = none)
 	TileCacheDir    string             // disk cache of tiles ("" = none)
@@ -79,6 +80,7 @@ type Deps struct {
 	Verdicts    VerdictStore   // the reporters' verdicts (群众签单); nil: no /verdicts, /verdict-link
 	Summons     SummonsStore   // the departments' summons (吹哨报到); nil: no /summons
 	Disputes    DisputeStore   // disputed pieces between admin areas (插花地); nil: no /disputes
+	Register    RegisterStore  // households and residents (实有人口); nil: no /households, /residents, /register
 	Events      *EventHub      // fans incident events out to SSE streams
 	Auth        AuthStore      // sessions, tokens, the audit log; nil: every protected route answers 503
 	Logger      *slog.Logger
@@ -148,6 +150,7 @@ func (s *Server) routes() {
 	s.verdictRoutes(r, api)
 	s.summonsRoutes(api)
 	s.disputeRoutes(api)
+	s.registerRoutes(api)
 	api.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, geo.Errorf(geo.ENOTFOUND, "no API endpoint %s %s", r.Method, r.URL.Path))
 	})

@@ -8,3 +8,6 @@ type routesOnlySummons struct{ SummonsStore }
 
 // routesOnlyDisputes only makes NewServer register the disputes' routes.
 type routesOnlyDisputes struct{ DisputeStore }
+
+// routesOnlyRegister only makes NewServer register the register's routes.
+type routesOnlyRegister struct{ RegisterStore }

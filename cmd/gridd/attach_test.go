@@ -127,7 +127,7 @@ func TestCLIBesideServe(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	// The demo city, loaded by a command that starts (and stops) the
 	// embedded server itself.
-	mustGriddRun(t, "demo", "--data", dir)
+	mustGriddRun(t, "demo", "--data", dir, "--register=false")
 
 	base, devToken := serveProcess(t, dir)
 	devAuth.set(strings.TrimPrefix(base, "http://"), devToken)

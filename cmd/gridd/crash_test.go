@@ -24,7 +24,7 @@ func TestCrashDuringMergeAndImport(t *testing.T) {
 	pg := startCrashablePG(t, "gridd-crash-")
 	url := pg.URL()
 	t.Logf("PostgreSQL up after %.1fs", time.Since(start).Seconds())
-	mustGridd(t, "demo", "--db", url, "--people=false")
+	mustGridd(t, "demo", "--db", url, "--people=false", "--register=false")
 	t.Logf("demo loaded after %.1fs", time.Since(start).Seconds())
 
 	// state is what must survive a crash unchanged.

@@ -22,6 +22,9 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 	district := fs.String("district", demo.DefaultDistrict, "county code of the Ningbo district to build the city from (e.g. 330206 北仑区; an unknown code lists them)")
 	people := fs.Bool("people", true, "give the city its synthetic people (grid workers, police, departments by street, supervisors)")
 	history := fs.Int("history-days", defaultHistoryDays, "days of synthetic case history routed to the people (0: none; needs --people)")
+	register := fs.Bool("register", true, "give the city its synthetic register of households and residents (sealed with the register key, made if missing)")
+	var kf registerKeyFlags
+	kf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -30,8 +33,13 @@ func runDemo(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	return loadDemo(ctx, db, demoOptions{seed: *seed, gridScale: *scale, noMerge: *noMerge, district: *district,
-		people: *people, historyDays: *history}, stdout)
+	o := demoOptions{seed: *seed, gridScale: *scale, noMerge: *noMerge, district: *district, people: *people, historyDays: *history}
+	if *register && !*noMerge {
+		if o.registerKey, err = kf.load(dbf.dataDir, true, stdout); err != nil {
+			return err
+		}
+	}
+	return loadDemo(ctx, db, o, stdout)
 }
 
 // demoOptions vary the demo city.
@@ -44,6 +52,9 @@ type demoOptions struct {
 	// history with them (postgis.DemoPeople), after the activation.
 	people      bool
 	historyDays int
+	// registerKey, when set, seals the synthetic register loaded after
+	// the activation (postgis.DemoRegister).
+	registerKey *geo.RegisterKey
 }
 
 // defaultHistoryDays is the case history a demo starts with: enough for
@@ -86,6 +97,13 @@ func loadDemo(ctx context.Context, db *database, o demoOptions, stdout io.Writer
 	}
 	fmt.Fprintf(stdout, "demo city %s %s (seed %d): %d streets, %d communities, %d grids merged from 综治, 城管, 党建; generation %d active (%.1fs)\n",
 		city.District.Code, city.District.Name, seed, len(city.Streets), len(city.Communities), rep.Levels["grid"].Areas, gen, time.Since(start).Seconds())
+	if o.registerKey != nil {
+		rr, err := db.DemoRegister(ctx, o.registerKey, gen, seed)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "demo register (synthetic): %d households, %d residents (%.1fs)\n", rr.Households, rr.Residents, rr.Seconds)
+	}
 	if !o.people {
 		return nil
 	}

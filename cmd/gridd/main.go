@@ -34,6 +34,7 @@ func commands() []command {
 		{"export", "export a level of a generation, or a department's crosswalk", runExport},
 		{"assign", "locate the points of a CSV file: grid, community, street, district (--in, --out)", runAssign},
 		{"buildings", "assign the buildings to the grids of a generation again (gridd buildings assign --gen N)", runBuildings},
+		{"register", "the register of households and residents (实有人口): register load FILE.csv|.xlsx, status, key", runRegister},
 		{"categories", "list the incident category catalogue, or load one from a CSV file", runCategories},
 		{"user", "accounts: add, passwd, list (--login, --role, --scope)", runUser},
 		{"token", "API tokens: create (shown once), revoke ID, list", runToken},

@@ -18,7 +18,7 @@ import (
 // merge a draft, read its report, check it, activate it, export it.
 func TestMergeWorkflow(t *testing.T) {
 	dbURL := pgtest.NewDatabaseURL(t)
-	mustGridd(t, "demo", "--db", dbURL, "--seed", "5")
+	mustGridd(t, "demo", "--db", dbURL, "--seed", "5", "--register=false")
 
 	out := mustGridd(t, "merge", "--db", dbURL, "--note", "second")
 	for _, want := range []string{"generation 2", "zongzhi", "chengguan", "grid codes:", "lineage:", "gridd activate 2"} {

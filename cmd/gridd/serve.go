@@ -44,6 +44,9 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	dupWithin := fs.String("duplicate-within", "50m", "a new report this near an open case of its category is flagged as a possible duplicate (e.g. 50m, 0.1km)")
 	dupDays := fs.Int("duplicate-days", geo.DefaultDuplicateDays, "… when that case was reported at most this many days before")
 	verdictWithin := fs.Duration("verdict-within", geo.DefaultVerdictWithin, "how long after 结案 the reporter may give a verdict (群众签单), e.g. 168h")
+	exportApproval := fs.Duration("export-approval", web.DefaultExportApproval, "how long an approved export of the unmasked register waits for its download (分级审批)")
+	var kf registerKeyFlags
+	kf.register(fs)
 	devToken := fs.String("dev-token", "", "FOR TESTS ONLY: a bearer token that is an admin and may act as anyone (X-Gridd-Actor/X-Gridd-Role)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -91,10 +94,19 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		fmt.Fprintln(stdout, "heavy reads: the standby", postgis.Redacted(*dbRead), "while it is current, else the primary")
 	}
+	registerKey, err := kf.load(dbf.dataDir, false, stdout)
+	if err != nil {
+		return err
+	}
 	if *withDemo {
 		if _, err := db.ActiveGeneration(ctx); geo.ErrorCode(err) == geo.ENOTFOUND {
 			fmt.Fprintln(stdout, "empty database: loading the demo city")
-			if err := loadDemo(ctx, db, demoOptions{seed: *seed, people: true, historyDays: defaultHistoryDays}, stdout); err != nil {
+			if registerKey == nil {
+				if registerKey, err = kf.load(dbf.dataDir, true, stdout); err != nil {
+					return err
+				}
+			}
+			if err := loadDemo(ctx, db, demoOptions{seed: *seed, people: true, historyDays: defaultHistoryDays, registerKey: registerKey}, stdout); err != nil {
 				return err
 			}
 		} else if err != nil {
@@ -123,10 +135,10 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 			s.GenerationChanged()
 		}
 	}})
-	srv = web.NewServer(web.Config{Addr: *addr, UploadDir: *uploadDir, MaxUploadBytes: *maxUploadMB << 20, TileCacheBytes: tileCacheBytes, TileCacheDir: *tileCacheDir,
+	srv = web.NewServer(web.Config{Addr: *addr, ExportApproval: *exportApproval, UploadDir: *uploadDir, MaxUploadBytes: *maxUploadMB << 20, TileCacheBytes: tileCacheBytes, TileCacheDir: *tileCacheDir,
 		PublicTiles: *publicTiles, DevToken: *devToken, RateLimit: *rateLimit, RateBurst: *rateBurst, RequestTimeout: *reqTimeout, MaxInFlight: *maxInFlight, Basemap: basemap, Metrics: *metrics, WebhookTargets: hookTargets},
 		web.Deps{Locator: db, Tiles: db, Features: db, Health: db, Generations: db, Exports: fileExporter{db: db.DB}, Importer: imports,
-			Routing: router, Incidents: db, Casework: db, Duplicates: db, Verdicts: db, Summons: db, Disputes: db, Events: hub, Auth: db,
+			Routing: router, Incidents: db, Casework: db, Duplicates: db, Verdicts: db, Summons: db, Disputes: db, Register: postgis.Register{DB: db.DB, Key: registerKey}, Events: hub, Auth: db,
 			Areas: db, Buildings: db, IncidentTiles: db, Ops: db})
 	served.Store(srv)
 	fmt.Fprintf(stdout, "gridd serving on http://%s\n", displayAddr(l.Addr().String()))
