@@ -239,7 +239,9 @@ type Register struct {
 }
 
 // Status says what the register holds.
-func (r Register) Status(ctx context.Context) (geo.RegisterStatus, error) { return r.DB.RegisterStatus(ctx) }
+func (r Register) Status(ctx context.Context) (geo.RegisterStatus, error) {
+	return r.DB.RegisterStatus(ctx)
+}
 
 // Households pages through an area's households, masked.
 func (r Register) Households(ctx context.Context, q geo.HouseholdQuery) (geo.HouseholdPage, error) {
