@@ -137,6 +137,9 @@ type RegisterReport struct {
 	Errors     []RowError        `json:"errors,omitempty"`
 	ErrorCount int               `json:"error_count,omitempty"`
 	Seconds    float64           `json:"seconds"`
+	// Phases says where the time went (read and seal, check, apply), for
+	// the benchmarks.
+	Phases map[string]float64 `json:"phases,omitempty"`
 }
 
 // Reveal reasons: short enough for the audit log, long enough to say

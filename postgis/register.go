@@ -8,6 +8,8 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/gridd/gridd/geo"
@@ -72,51 +74,130 @@ var registerApplySQL = []string{
 	`ANALYZE residents`,
 }
 
-// registerSource seals the rows of a register file for COPY.
-type registerSource struct {
-	src  geo.RegisterSource
-	key  *geo.RegisterKey
-	seq  map[string]int // members so far per household
-	tags map[string]int
-	row  []any
-	n    int
-	err  error
+// registerFirstSQL loads the first register into empty tables: the
+// residents' constraints and index are made after the rows are in, several
+// times faster than checking and growing them row by row.
+var registerFirstSQL = []string{
+	`SET LOCAL maintenance_work_mem = '256MB'`,
+	`ALTER TABLE residents DROP CONSTRAINT residents_household_fk, DROP CONSTRAINT residents_id_hash_key`,
+	`DROP INDEX residents_household`,
+	`INSERT INTO households (id, building_id, unit, room, tags, members, digest)
+	 SELECT id, building_id, unit, room, tags, members, digest FROM hh_in`,
+	`INSERT INTO residents (household_id, seq, id_hash, name_mask, id_mask, phone_mask, birth_year, tags, sealed, digest)
+	 SELECT household_id, seq, id_hash, name_mask, id_mask, phone_mask, birth_year, tags, sealed, digest FROM reg_in`,
+	`ALTER TABLE residents ADD CONSTRAINT residents_id_hash_key UNIQUE (id_hash)`,
+	`CREATE INDEX residents_household ON residents (household_id, seq)`,
+	`ALTER TABLE residents ADD CONSTRAINT residents_household_fk FOREIGN KEY (household_id) REFERENCES households (id) ON DELETE CASCADE`,
+	`ANALYZE households`,
+	`ANALYZE residents`,
 }
 
-func (s *registerSource) Next() bool {
-	r, err := s.src.Next()
-	if err != nil {
-		if !errors.Is(err, io.EOF) {
-			s.err = err
+// registerSource seals the rows of a register file for COPY. Reading and
+// sealing run in a goroutine of their own, a batch ahead of the COPY, so
+// that the two share the machine's cores instead of taking turns.
+type registerSource struct {
+	batches chan []registerRow
+	stop    chan struct{} // closed when the load is over, whatever happened
+	batch   []registerRow
+	row     []any
+	n       int
+	// Written by the reading goroutine; read once batches is closed.
+	err  error // the reader's
+	tags map[string]int
+	once sync.Once
+}
+
+// registerRow is one sealed row and the tags it counts.
+type registerRow struct {
+	values []any
+}
+
+// registerBatch is how many rows a batch carries.
+const registerBatch = 2048
+
+// startRegisterSource starts reading src; stop ends it early.
+func startRegisterSource(src geo.RegisterSource, key *geo.RegisterKey) *registerSource {
+	s := &registerSource{batches: make(chan []registerRow, 4), stop: make(chan struct{}), tags: map[string]int{}}
+	tags := s.tags
+	go func() {
+		defer close(s.batches)
+		seqs := map[string]int{}
+		batch := make([]registerRow, 0, registerBatch)
+		for {
+			r, err := src.Next()
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					s.err = err
+				}
+				break
+			}
+			seqs[r.HouseholdID]++
+			for _, t := range r.Tags {
+				tags[t]++
+			}
+			batch = append(batch, registerRow{values: sealRow(key, r, seqs[r.HouseholdID])})
+			if len(batch) == registerBatch {
+				select {
+				case s.batches <- batch:
+				case <-s.stop:
+					return
+				}
+				batch = make([]registerRow, 0, registerBatch)
+			}
 		}
-		return false
-	}
-	s.n++
-	s.seq[r.HouseholdID]++
-	seq := s.seq[r.HouseholdID]
+		if len(batch) > 0 {
+			select {
+			case s.batches <- batch:
+			case <-s.stop:
+			}
+		}
+	}()
+	return s
+}
+
+// sealRow is a row of reg_in: the masks in the clear, the record sealed.
+func sealRow(key *geo.RegisterKey, r geo.RegisterRow, seq int) []any {
 	rec := geo.ResidentRecord{Name: r.Name, IDNumber: r.IDNumber, Phone: r.Phone, BirthDate: r.BirthDate}
 	plain, _ := json.Marshal(rec)
-	hash := s.key.HashID(r.IDNumber)
-	slices.Sort(r.Tags)
-	for _, t := range r.Tags {
-		s.tags[t]++
+	hash := key.HashID(r.IDNumber)
+	tags := slices.Sorted(slices.Values(r.Tags))
+	if tags == nil {
+		tags = []string{}
 	}
-	digest := s.key.Digest(string(plain), r.HouseholdID, strconv.Itoa(seq), fmt.Sprint(r.Tags))
+	digest := key.Digest(string(plain), r.HouseholdID, strconv.Itoa(seq), strings.Join(tags, ","))
 	m := rec.Masked()
 	var year *int
 	if y, err := strconv.Atoi(m.BirthDate); err == nil {
 		year = &y
 	}
-	tags := r.Tags
-	if tags == nil {
-		tags = []string{}
+	return []any{r.Line, r.HouseholdID, r.BuildingID, r.Unit, r.Room, seq, hash, m.Name, m.IDNumber, m.Phone, year, tags, key.Seal(plain, hash), digest}
+}
+
+// finish stops the reader and waits for it: err and tags are then safe
+// to read.
+func (s *registerSource) finish() {
+	s.once.Do(func() { close(s.stop) })
+	for range s.batches {
 	}
-	s.row = []any{r.Line, r.HouseholdID, r.BuildingID, r.Unit, r.Room, seq, hash, m.Name, m.IDNumber, m.Phone, year, tags, s.key.Seal(plain, hash), digest}
+}
+
+func (s *registerSource) Next() bool {
+	if len(s.batch) == 0 {
+		b, ok := <-s.batches
+		if !ok {
+			return false
+		}
+		s.batch = b
+	}
+	s.row, s.batch = s.batch[0].values, s.batch[1:]
+	s.n++
 	return true
 }
 
 func (s *registerSource) Values() ([]any, error) { return s.row, nil }
-func (s *registerSource) Err() error             { return s.err }
+
+// Err is the reader's error; valid once Next said false.
+func (s *registerSource) Err() error { return s.err }
 
 var registerInColumns = []string{"line", "household_id", "building_id", "unit", "room", "seq", "id_hash", "name_mask", "id_mask",
 	"phone_mask", "birth_year", "tags", "sealed", "digest"}
@@ -128,7 +209,12 @@ var registerInColumns = []string{"line", "household_id", "building_id", "unit", 
 // transaction.
 func (db *DB) LoadRegister(ctx context.Context, key *geo.RegisterKey, meta geo.RegisterMeta, src geo.RegisterSource, audit *geo.AuditEntry) (rep geo.RegisterReport, err error) {
 	start := time.Now()
-	rep.Tags = map[string]int{}
+	rep.Phases = map[string]float64{}
+	mark := time.Now()
+	phase := func(name string) {
+		rep.Phases[name] = time.Since(mark).Seconds()
+		mark = time.Now()
+	}
 	defer func() { rep.Seconds = time.Since(start).Seconds() }()
 	tx, err := db.Pool.Begin(ctx)
 	if err != nil {
@@ -156,12 +242,20 @@ func (db *DB) LoadRegister(ctx context.Context, key *geo.RegisterKey, meta geo.R
 	if _, err := tx.Exec(ctx, registerInSQL); err != nil {
 		return rep, geo.WrapError(geo.EUNAVAILABLE, err, "prepare the register load")
 	}
-	rs := &registerSource{src: src, key: key, seq: map[string]int{}, tags: rep.Tags}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"reg_in"}, registerInColumns, rs); err != nil {
+	rs := startRegisterSource(src, key)
+	defer rs.finish()
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{"reg_in"}, registerInColumns, rs)
+	rs.finish()
+	rep.Tags = rs.tags
+	if err != nil {
 		if rs.err != nil {
 			return rep, rs.err
 		}
 		return rep, geo.WrapError(geo.EINVALID, err, "%s: the register could not be stored", meta.FileName)
+	}
+	phase("read_seal_copy")
+	if rs.err != nil {
+		return rep, rs.err
 	}
 	errs, total := src.Errors()
 	rows, err := tx.Query(ctx, registerUnknownBuildingsSQL, geo.MaxRowErrors)
@@ -202,10 +296,20 @@ func (db *DB) LoadRegister(ctx context.Context, key *geo.RegisterKey, meta geo.R
 		return rep, geo.WrapError(geo.EUNAVAILABLE, err, "compare the register")
 	}
 	rep.Same = rep.Households - rep.Added - rep.Changed
-	for _, q := range registerApplySQL {
+	phase("check_compare")
+	apply := registerApplySQL
+	var empty bool
+	if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM residents) AND NOT EXISTS (SELECT 1 FROM households)`).Scan(&empty); err != nil {
+		return rep, geo.WrapError(geo.EUNAVAILABLE, err, "read the register")
+	}
+	if empty {
+		apply = registerFirstSQL
+	}
+	for i, q := range apply {
 		if _, err := tx.Exec(ctx, q); err != nil {
 			return rep, geo.WrapError(geo.EUNAVAILABLE, err, "apply the register")
 		}
+		phase(fmt.Sprintf("apply_%d", i))
 	}
 	rep.Version = version + 1
 	repJSON, _ := json.Marshal(rep)

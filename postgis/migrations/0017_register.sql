@@ -43,9 +43,9 @@ CREATE INDEX households_tags ON households USING gin (tags);
 
 CREATE TABLE residents (
     id           bigserial PRIMARY KEY,
-    household_id text COLLATE "C" NOT NULL REFERENCES households (id) ON DELETE CASCADE,
+    household_id text COLLATE "C" NOT NULL CONSTRAINT residents_household_fk REFERENCES households (id) ON DELETE CASCADE,
     seq          int   NOT NULL,              -- order within the household, as in the file
-    id_hash      bytea NOT NULL UNIQUE,       -- HMAC-SHA256 of the ID number: lookups, and one person once
+    id_hash      bytea NOT NULL CONSTRAINT residents_id_hash_key UNIQUE, -- HMAC-SHA256 of the ID number: lookups, and one person once
     name_mask    text  NOT NULL,              -- 王*明
     id_mask      text  NOT NULL,              -- 330203********1234
     phone_mask   text  NOT NULL DEFAULT '',   -- 139****0000
@@ -54,6 +54,7 @@ CREATE TABLE residents (
     sealed       bytea NOT NULL,              -- AES-GCM of the record, bound to id_hash
     digest       bytea NOT NULL               -- keyed hash of everything above: unchanged rows are not rewritten
 );
+-- A first load drops these three and makes them again after (register.go).
 CREATE INDEX residents_household ON residents (household_id, seq);
 
 -- Requests to export the unmasked register of an area (分级审批): made by
