@@ -162,11 +162,18 @@ func CheckReason(reason string) (string, error) {
 	return reason, nil
 }
 
-// MayReveal reports whether a principal's role lets it see one resident's
+// MayReveal checks that a principal's role lets it see one resident's
 // unmasked record (its scope is checked against the household's grid):
-// the centre, admins, and the grid workers who visit the households.
-func MayReveal(r AccessRole) bool {
-	return r == AccessAdmin || r == AccessDispatcher || r == AccessWorker
+// the centre, admins, and the grid workers who visit the households — a
+// worker only with a scope of their own patch, never the whole city.
+func MayReveal(p Principal) error {
+	switch {
+	case p.Role == AccessWorker && p.Scope == "":
+		return Errorf(EFORBIDDEN, "a worker account reveals residents only within its scope, and yours is unlimited: an admin gives it the grids or community it serves")
+	case p.Role != AccessAdmin && p.Role != AccessDispatcher && p.Role != AccessWorker:
+		return Errorf(EFORBIDDEN, "role %s may not see unmasked personal data", p.Role)
+	}
+	return nil
 }
 
 // States of a request to export unmasked personal data (分级审批).

@@ -51,6 +51,16 @@ func TestRegisterRules(t *testing.T) {
 	if m != (ResidentRecord{Name: "王*明", IDNumber: "330203********1234", Phone: "139****0000", BirthDate: "1990"}) {
 		t.Fatalf("masked %+v", m)
 	}
+	for _, c := range []struct {
+		p  Principal
+		ok bool
+	}{{Principal{Role: AccessAdmin}, true}, {Principal{Role: AccessDispatcher, Scope: "330212001"}, true},
+		{Principal{Role: AccessWorker, Scope: "330212001001"}, true}, {Principal{Role: AccessWorker}, false},
+		{Principal{Role: AccessViewer, Scope: "330212"}, false}, {Principal{Role: AccessGIS}, false}} {
+		if err := MayReveal(c.p); (err == nil) != c.ok {
+			t.Errorf("reveal by %+v: %v", c.p, err)
+		}
+	}
 	if err := MayRequestExport(Principal{Role: AccessViewer}, "330212"); err == nil {
 		t.Fatal("a viewer may request an export")
 	}

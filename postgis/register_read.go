@@ -120,8 +120,8 @@ func (r residentRow) inScope(scope string) error {
 // and scope cover it, with a reason; the audit entry (who, whom, why —
 // never the data) is written in the same transaction.
 func (db *DB) RevealResident(ctx context.Context, key *geo.RegisterKey, id int64, p geo.Principal, reason string, audit *geo.AuditEntry) (geo.Resident, error) {
-	if !geo.MayReveal(p.Role) {
-		return geo.Resident{}, geo.Errorf(geo.EFORBIDDEN, "role %s may not see unmasked personal data", p.Role)
+	if err := geo.MayReveal(p); err != nil {
+		return geo.Resident{}, err
 	}
 	reason, err := geo.CheckReason(reason)
 	if err != nil {
