@@ -126,7 +126,6 @@ type RegisterReport struct {
 	Format     string            `json:"format"`
 	Encoding   string            `json:"encoding,omitempty"`
 	Mapping    map[string]string `json:"mapping"` // field → column
-	Rows       int               `json:"rows"`
 	Households int               `json:"households"`
 	Residents  int               `json:"residents"`
 	Added      int               `json:"households_added"`

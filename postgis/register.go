@@ -96,9 +96,9 @@ var registerFirstSQL = []string{
 // sealing run in a goroutine of their own, a batch ahead of the COPY, so
 // that the two share the machine's cores instead of taking turns.
 type registerSource struct {
-	batches chan []registerRow
+	batches chan [][]any
 	stop    chan struct{} // closed when the load is over, whatever happened
-	batch   []registerRow
+	batch   [][]any       // rows of reg_in, sealed
 	row     []any
 	n       int
 	// Written by the reading goroutine; read once batches is closed.
@@ -107,22 +107,17 @@ type registerSource struct {
 	once sync.Once
 }
 
-// registerRow is one sealed row and the tags it counts.
-type registerRow struct {
-	values []any
-}
-
 // registerBatch is how many rows a batch carries.
 const registerBatch = 2048
 
 // startRegisterSource starts reading src; stop ends it early.
 func startRegisterSource(src geo.RegisterSource, key *geo.RegisterKey) *registerSource {
-	s := &registerSource{batches: make(chan []registerRow, 4), stop: make(chan struct{}), tags: map[string]int{}}
+	s := &registerSource{batches: make(chan [][]any, 4), stop: make(chan struct{}), tags: map[string]int{}}
 	tags := s.tags
 	go func() {
 		defer close(s.batches)
 		seqs := map[string]int{}
-		batch := make([]registerRow, 0, registerBatch)
+		batch := make([][]any, 0, registerBatch)
 		for {
 			r, err := src.Next()
 			if err != nil {
@@ -135,14 +130,14 @@ func startRegisterSource(src geo.RegisterSource, key *geo.RegisterKey) *register
 			for _, t := range r.Tags {
 				tags[t]++
 			}
-			batch = append(batch, registerRow{values: sealRow(key, r, seqs[r.HouseholdID])})
+			batch = append(batch, sealRow(key, r, seqs[r.HouseholdID]))
 			if len(batch) == registerBatch {
 				select {
 				case s.batches <- batch:
 				case <-s.stop:
 					return
 				}
-				batch = make([]registerRow, 0, registerBatch)
+				batch = make([][]any, 0, registerBatch)
 			}
 		}
 		if len(batch) > 0 {
@@ -189,7 +184,7 @@ func (s *registerSource) Next() bool {
 		}
 		s.batch = b
 	}
-	s.row, s.batch = s.batch[0].values, s.batch[1:]
+	s.row, s.batch = s.batch[0], s.batch[1:]
 	s.n++
 	return true
 }
@@ -282,7 +277,7 @@ func (db *DB) LoadRegister(ctx context.Context, key *geo.RegisterKey, meta geo.R
 		rep.Errors, rep.ErrorCount = all[:min(len(all), geo.MaxRowErrors)], total+unknown
 		return rep, geo.RowErrors(meta.FileName, rep.Errors, rep.ErrorCount)
 	}
-	rep.Rows, rep.Residents = rs.n, rs.n
+	rep.Residents = rs.n
 	if rs.n == 0 {
 		return rep, geo.Errorf(geo.EINVALID, "%s has no residents: it needs a header line and a row per resident", meta.FileName)
 	}

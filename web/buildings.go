@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/gorilla/mux"
@@ -58,20 +59,10 @@ func (s *Server) handleBuildings(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	limit, offset := defaultBuildingPage, 0
-	for _, p := range []struct {
-		key      string
-		dst      *int
-		min, max int
-	}{{"limit", &limit, 1, maxBuildingPage}, {"offset", &offset, 0, 1 << 30}} {
-		if v := q.Get(p.key); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < p.min || n > p.max {
-				writeError(w, r, geo.Errorf(geo.EINVALID, "%s=%q: give %d to %d", p.key, v, p.min, p.max))
-				return
-			}
-			*p.dst = n
-		}
+	limit, offset, err := pageParams(q, defaultBuildingPage, maxBuildingPage)
+	if err != nil {
+		writeError(w, r, err)
+		return
 	}
 	page, err := s.deps.Buildings.BuildingsIn(r.Context(), gen, area, offset, limit)
 	if err != nil {
@@ -119,4 +110,24 @@ func (s *Server) handleBuilding(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", mimeGeoJSON)
 	w.Write(f)
+}
+
+// pageParams reads ?limit= (1 to max, default def) and ?offset= of a paged
+// listing.
+func pageParams(q url.Values, def, max int) (limit, offset int, err error) {
+	limit = def
+	for _, p := range []struct {
+		key      string
+		dst      *int
+		min, max int
+	}{{"limit", &limit, 1, max}, {"offset", &offset, 0, 1 << 30}} {
+		if v := q.Get(p.key); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < p.min || n > p.max {
+				return 0, 0, geo.Errorf(geo.EINVALID, "%s=%q: give %d to %d", p.key, v, p.min, p.max)
+			}
+			*p.dst = n
+		}
+	}
+	return limit, offset, nil
 }

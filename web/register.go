@@ -83,7 +83,7 @@ func (s *Server) handleHouseholds(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	hq := geo.HouseholdQuery{Area: q.Get("area"), Tag: q.Get("tag"), Limit: defaultHouseholdPage}
+	hq := geo.HouseholdQuery{Area: q.Get("area"), Tag: q.Get("tag")}
 	if hq.Area != "" {
 		if _, err := geo.LevelOfCode(hq.Area); err != nil {
 			writeError(w, r, err)
@@ -98,19 +98,9 @@ func (s *Server) handleHouseholds(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	for _, pr := range []struct {
-		key      string
-		dst      *int
-		min, max int
-	}{{"limit", &hq.Limit, 1, maxHouseholdPage}, {"offset", &hq.Offset, 0, 1 << 30}} {
-		if v := q.Get(pr.key); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < pr.min || n > pr.max {
-				writeError(w, r, geo.Errorf(geo.EINVALID, "%s=%q: give %d to %d", pr.key, v, pr.min, pr.max))
-				return
-			}
-			*pr.dst = n
-		}
+	if hq.Limit, hq.Offset, err = pageParams(q, defaultHouseholdPage, maxHouseholdPage); err != nil {
+		writeError(w, r, err)
+		return
 	}
 	page, err := s.deps.Register.Households(r.Context(), hq)
 	if err != nil {
