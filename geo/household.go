@@ -177,36 +177,19 @@ func MayReveal(p Principal) error {
 
 // States of a request to export unmasked personal data (分级审批).
 const (
-	ExportPending    = "pending"
-	ExportApproved   = "approved"
-	ExportRefused    = "refused"
+	ExportPending    = ApprovalPending
+	ExportApproved   = ApprovalApproved
+	ExportRefused    = ApprovalRefused
 	ExportDownloaded = "downloaded"
-	ExportExpired    = "expired" // approved, not downloaded in time
+	ExportExpired    = ApprovalExpired
 )
 
 // RegisterExport is a request to export the unmasked register of an area.
 type RegisterExport struct {
-	ID             int64      `json:"id"`
-	Area           string     `json:"area"`
-	Reason         string     `json:"reason"`
-	State          string     `json:"state"`
-	RequestedBy    string     `json:"requested_by"`
-	RequesterScope string     `json:"requester_scope"`
-	RequestedAt    time.Time  `json:"requested_at"`
-	DecidedBy      string     `json:"decided_by,omitempty"`
-	DecidedAt      *time.Time `json:"decided_at,omitempty"`
-	Note           string     `json:"note,omitempty"`
-	ExpiresAt      *time.Time `json:"expires_at,omitempty"`
-	DownloadedAt   *time.Time `json:"downloaded_at,omitempty"`
-}
-
-// StateAt is the request's state at a time: an approval not used before
-// it expires is expired.
-func (e RegisterExport) StateAt(now time.Time) string {
-	if e.State == ExportApproved && e.ExpiresAt != nil && !now.Before(*e.ExpiresAt) {
-		return ExportExpired
-	}
-	return e.State
+	ID   int64  `json:"id"`
+	Area string `json:"area"`
+	Approval
+	DownloadedAt *time.Time `json:"downloaded_at,omitempty"`
 }
 
 // MayRequestExport checks that a principal may ask to export an area.

@@ -7,8 +7,8 @@ import (
 )
 
 func TestMayApproveExport(t *testing.T) {
-	street := RegisterExport{ID: 1, Area: "330212001", RequestedBy: "disp", RequesterScope: "330212001"}
-	top := RegisterExport{ID: 2, Area: "330212", RequestedBy: "boss", RequesterScope: ""}
+	street := RegisterExport{ID: 1, Area: "330212001", Approval: Approval{RequestedBy: "disp", RequesterScope: "330212001"}}
+	top := RegisterExport{ID: 2, Area: "330212", Approval: Approval{RequestedBy: "boss", RequesterScope: ""}}
 	for _, c := range []struct {
 		name string
 		p    Principal
@@ -35,7 +35,7 @@ func TestMayApproveExport(t *testing.T) {
 func TestRegisterRules(t *testing.T) {
 	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
 	exp := now.Add(time.Hour)
-	e := RegisterExport{State: ExportApproved, ExpiresAt: &exp}
+	e := RegisterExport{Approval: Approval{State: ExportApproved, ExpiresAt: &exp}}
 	if e.StateAt(now) != ExportApproved || e.StateAt(exp) != ExportExpired {
 		t.Fatal("expiry")
 	}

@@ -10,7 +10,17 @@ import (
 
 // Activate makes gen the active generation and retires the one before, in
 // one transaction: readers see either the old or the new one, never none.
+//
+// This is the machine operator's activation (the command line, the demo):
+// it answers to nobody in the application. The API activates with
+// ActivateAs, which checks the approval rule.
 func (db *DB) Activate(ctx context.Context, gen int) error {
+	return db.activate(ctx, gen, nil)
+}
+
+// activate does the activation; check, when given, runs in its transaction
+// once the generation is known to be an inactive one, and may refuse.
+func (db *DB) activate(ctx context.Context, gen int, check func(pgx.Tx) error) error {
 	tx, err := db.Pool.Begin(ctx)
 	if err != nil {
 		return geo.WrapError(geo.EUNAVAILABLE, err, "begin")
@@ -32,6 +42,11 @@ func (db *DB) Activate(ctx context.Context, gen int) error {
 	}
 	if err := checkDecisionsApplied(ctx, tx, gen); err != nil {
 		return err
+	}
+	if check != nil {
+		if err := check(tx); err != nil {
+			return err
+		}
 	}
 	if _, err := tx.Exec(ctx, `UPDATE generations SET state = 'retired' WHERE state = 'active'`); err != nil {
 		return err

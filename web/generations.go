@@ -20,7 +20,7 @@ type GenerationStore interface {
 	Generations(ctx context.Context) ([]geo.Generation, error)
 	Merge(ctx context.Context, p geo.MergeParams) (geo.MergeReport, error)
 	MergeReportOf(ctx context.Context, gen int) (geo.MergeReport, error)
-	Activate(ctx context.Context, gen int) error
+	ActivationStore
 	Check(ctx context.Context, gen int, p geo.CheckParams) ([]geo.Violation, error)
 	ExportAreas(ctx context.Context, gen int, level geo.Level, format string, w io.Writer) error
 	ExportCrosswalk(ctx context.Context, gen int, dept string, w io.Writer) error
@@ -124,31 +124,6 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, rep)
-}
-
-func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
-	gen, err := pathGen(r)
-	if err != nil || gen == 0 {
-		writeError(w, r, geo.Errorf(geo.EINVALID, "give a generation number"))
-		return
-	}
-	if err := s.deps.Generations.Activate(r.Context(), gen); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	if s.tiles != nil {
-		// Serve the new generation's tiles at once and pre-warm them; a
-		// failed refresh only delays that by the catalog's lifetime.
-		s.tiles.catalog(r.Context(), true)
-	}
-	if s.deps.Routing != nil {
-		// Locate in the new generation as soon as this answer is out;
-		// other replicas hear of it from the database (LISTEN).
-		if _, err := s.deps.Routing.Refresh(r.Context()); err != nil {
-			s.deps.Logger.Error("refresh the point index after activation", "generation", gen, "err", err)
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"generation": gen, "state": geo.GenerationActive})
 }
 
 func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {

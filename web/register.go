@@ -242,23 +242,12 @@ func (s *Server) handleDecideExport(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	var body struct {
-		Approve *bool  `json:"approve"`
-		Note    string `json:"note"`
-	}
-	if err := decodeJSON(w, r, &body); err != nil {
+	d, err := readDecision(w, r)
+	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	if body.Approve == nil {
-		writeError(w, r, geo.Errorf(geo.EINVALID, `say {"approve": true} or {"approve": false}`))
-		return
-	}
-	ttl := s.cfg.ExportApproval
-	if ttl <= 0 {
-		ttl = DefaultExportApproval
-	}
-	e, err := s.deps.Register.DecideExport(r.Context(), id, p, *body.Approve, body.Note, ttl, inTxAudit(r, http.StatusOK))
+	e, err := s.deps.Register.DecideExport(r.Context(), id, p, d.approve, d.note, s.approvalTTL(), inTxAudit(r, http.StatusOK))
 	if err != nil {
 		writeError(w, r, err)
 		return

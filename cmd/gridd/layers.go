@@ -368,8 +368,15 @@ func runActivate(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	if err := db.Activate(ctx, gen); err != nil {
+	// The operator at the machine answers to nobody in the application:
+	// the zero gate, no approval asked (the API asks for one).
+	res, err := db.ActivateAs(ctx, gen, geo.ActivationGate{})
+	if err != nil {
 		return err
+	}
+	if res.MovingBuildings > 0 {
+		fmt.Fprintf(stdout, "generation %d is active: %d households in %d buildings moved to another grid\n", gen, res.MovingHouseholds, res.MovingBuildings)
+		return nil
 	}
 	fmt.Fprintf(stdout, "generation %d is active\n", gen)
 	return nil

@@ -44,6 +44,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	dupWithin := fs.String("duplicate-within", "50m", "a new report this near an open case of its category is flagged as a possible duplicate (e.g. 50m, 0.1km)")
 	dupDays := fs.Int("duplicate-days", geo.DefaultDuplicateDays, "… when that case was reported at most this many days before")
 	verdictWithin := fs.Duration("verdict-within", geo.DefaultVerdictWithin, "how long after 结案 the reporter may give a verdict (群众签单), e.g. 168h")
+	activationApproval := fs.Int("activation-approval", geo.DefaultActivationApprovalHouseholds, "households an activation over the API may move between grids before it needs an admin's approval (分级审批; 0: never)")
 	exportApproval := fs.Duration("export-approval", web.DefaultExportApproval, "how long an approved export of the unmasked register waits for its download (分级审批)")
 	var kf registerKeyFlags
 	kf.register(fs)
@@ -54,6 +55,9 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	basemap, err := web.ParseBasemap(*basemapURL, *basemapDatum, *basemapAttribution)
 	if err != nil {
 		return err
+	}
+	if *activationApproval < 0 {
+		return geo.Errorf(geo.EINVALID, "--activation-approval %d: give a number of households, 0 or more (0: activations never need approval)", *activationApproval)
 	}
 	if *schedEvery < 100*time.Millisecond {
 		return geo.Errorf(geo.EINVALID, "--scheduler-every %s: give at least 100ms", *schedEvery)
@@ -135,7 +139,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 			s.GenerationChanged()
 		}
 	}})
-	srv = web.NewServer(web.Config{Addr: *addr, ExportApproval: *exportApproval, UploadDir: *uploadDir, MaxUploadBytes: *maxUploadMB << 20, TileCacheBytes: tileCacheBytes, TileCacheDir: *tileCacheDir,
+	srv = web.NewServer(web.Config{Addr: *addr, ExportApproval: *exportApproval, ActivationApprovalHouseholds: *activationApproval, UploadDir: *uploadDir, MaxUploadBytes: *maxUploadMB << 20, TileCacheBytes: tileCacheBytes, TileCacheDir: *tileCacheDir,
 		PublicTiles: *publicTiles, DevToken: *devToken, RateLimit: *rateLimit, RateBurst: *rateBurst, RequestTimeout: *reqTimeout, MaxInFlight: *maxInFlight, Basemap: basemap, Metrics: *metrics, WebhookTargets: hookTargets},
 		web.Deps{Locator: db, Tiles: db, Features: db, Health: db, Generations: db, Exports: fileExporter{db: db.DB}, Importer: imports,
 			Routing: router, Incidents: db, Casework: db, Duplicates: db, Verdicts: db, Summons: db, Disputes: db, Register: postgis.Register{DB: db.DB, Key: registerKey}, Events: hub, Auth: db,
