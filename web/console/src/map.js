@@ -16,6 +16,8 @@ import { api } from './api.js';
 import { addMessages, onLang, t } from './i18n.js';
 import { h as el } from './el.js';
 import { styleBounds } from './extent.js';
+import { buildingsSection, countFacts, mountBuildings } from './buildings.js';
+import { registerSection } from './register.js';
 
 addMessages({
   zh: {
@@ -74,6 +76,7 @@ export function mountMap(root, ctx) {
   map.addControl(new maplibregl.NavigationControl(), 'bottom-right');
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
   window.griddMap = map; // for the browser tests
+  mountBuildings(map);
   const seesCases = ['admin', 'dispatcher', 'worker', 'viewer'].includes(ctx.me.role);
 
   // Incidents: vector tiles of the caller's cases, re-requested on each
@@ -233,12 +236,13 @@ export function mountMap(root, ctx) {
   const body = document.getElementById('panel-body');
   document.getElementById('panel-close').addEventListener('click', () => {
     panel.hidden = true;
+    lower = { code: null, nodes: [] }; // what a reveal showed goes with the panel
     current = null;
     selectFeature(null);
     ctx.bus.dispatchEvent(new CustomEvent('area-selected', { detail: { area: null } }));
   });
 
-  function renderPanel() {
+  function renderPanel(rebuild = false) {
     const d = current;
     if (!d) return;
     title.replaceChildren(d.name || d.code, ' ', el('small', {}, t('level.' + d.level)));
@@ -250,7 +254,7 @@ export function mountMap(root, ctx) {
     }
     const facts = el('dl', { class: 'facts' },
       el('dt', {}, t('area.size')), el('dd', {}, formatArea(d.area_m2)));
-    if (d.households != null) facts.append(el('dt', {}, t('area.households')), el('dd', {}, d.households.toLocaleString()));
+    facts.append(...countFacts(d));
     if (d.population != null) facts.append(el('dt', {}, t('area.population')), el('dd', {}, d.population.toLocaleString()));
     if (seesCases) {
       facts.append(el('dt', {}, t('area.open')), el('dd', { id: 'panel-open' }, String(d.open_cases)),
@@ -282,7 +286,26 @@ export function mountMap(root, ctx) {
     if (seesCases) {
       parts.push(el('button', { type: 'button', class: 'link', id: 'panel-filter', onclick: () => ctx.bus.dispatchEvent(new CustomEvent('filter-area', { detail: { area: d.code } })) }, t('area.filter')));
     }
+    if (d.level === 'grid' || d.level === 'community') parts.push(...lowerSections(d, rebuild));
     body.replaceChildren(...parts);
+  }
+
+  // The buildings and the register of a grid or a community (lists of
+  // hundreds, not of a whole district) are made once per area shown: the
+  // stream's refreshes of the case counts keep them, a reason being typed
+  // and what a reveal showed included.
+  let lower = { code: null, nodes: [] };
+  function lowerSections(d, rebuild) {
+    if (lower.code === d.code && !rebuild) return lower.nodes;
+    const mine = { code: d.code, nodes: [] };
+    lower = mine;
+    if (d.buildings) mine.nodes.push(buildingsSection(d, map));
+    registerSection(d, ctx.me).then((sec) => {
+      if (!sec || lower !== mine) return;
+      mine.nodes.push(sec);
+      if (current && current.code === mine.code) body.append(sec);
+    });
+    return mine.nodes;
   }
 
   // selectArea shows an area's panel, outlines it and fits the map to it.
@@ -427,7 +450,7 @@ export function mountMap(root, ctx) {
     if (selectedIncident) map.setFeatureState(selectedIncident, { selected: true });
   });
   onLang(() => {
-    renderPanel();
+    renderPanel(true);
     input.placeholder = t('search.placeholder');
   });
   input.placeholder = t('search.placeholder');
