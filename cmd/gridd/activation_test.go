@@ -23,28 +23,9 @@ func TestActivationApprovalOverHTTP(t *testing.T) {
 		url  func(*testing.T) string
 	}{{"demo", demoDatabaseURL}, {"second city", secondCityDatabaseURL}} {
 		t.Run(c.name, func(t *testing.T) {
-			ctx := context.Background()
 			dbURL := c.url(t)
 			f := makeRegisterFixture(t, dbURL) // buildings in two grids (imported where the city has none)
-			conn := connect(t, dbURL)
-			var active, gen, moving int
-			if err := conn.QueryRow(ctx, `SELECT id FROM generations WHERE state = 'active'`).Scan(&active); err != nil {
-				t.Fatal(err)
-			}
-			if err := conn.QueryRow(ctx, `INSERT INTO generations (note) VALUES ('two grids swapped') RETURNING id`).Scan(&gen); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := conn.Exec(ctx, `
-				INSERT INTO areas (generation, level, code, name, parent_code, households, population, geom)
-				SELECT $1, level, CASE code WHEN $3 THEN $4 WHEN $4 THEN $3 ELSE code END, name, parent_code, households, population, geom
-				FROM areas WHERE generation = $2`, gen, active, f.gridA, f.gridB); err != nil {
-				t.Fatal(err)
-			}
-			mustGridd(t, "buildings", "assign", "--db", dbURL, "--gen", strconv.Itoa(gen))
-			if err := conn.QueryRow(ctx, `SELECT coalesce(sum(households), 0) FROM building_grid WHERE generation = $1 AND grid_code IN ($2, $3)`,
-				active, f.gridA, f.gridB).Scan(&moving); err != nil || moving < 2 {
-				t.Fatalf("%d households in grids %s and %s (%v); the test needs at least 2", moving, f.gridA, f.gridB, err)
-			}
+			active, gen, moving := swappedDraft(t, dbURL, f)
 			limit := moving - 1
 			base := serve(t, dbURL, "--activation-approval", strconv.Itoa(limit))
 			gis := addUser(t, dbURL, base, "agis", "gis", "")
@@ -122,4 +103,36 @@ func TestActivationApprovalOverHTTP(t *testing.T) {
 			}
 		})
 	}
+}
+
+// swappedDraft makes a draft generation that moves households: the active
+// one's areas with the codes of the fixture's two grids swapped, and the
+// buildings assigned to it. It returns the active generation, the draft
+// and the households it moves.
+func swappedDraft(t *testing.T, dbURL string, f registerFixture) (active, gen, moving int) {
+	t.Helper()
+	ctx := context.Background()
+	conn := connect(t, dbURL)
+	if err := conn.QueryRow(ctx, `SELECT id FROM generations WHERE state = 'active'`).Scan(&active); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.QueryRow(ctx, `INSERT INTO generations (note) VALUES ('two grids swapped') RETURNING id`).Scan(&gen); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `
+		INSERT INTO areas (generation, level, code, name, parent_code, households, population, geom)
+		SELECT $1, level, CASE code WHEN $3 THEN $4 WHEN $4 THEN $3 ELSE code END, name, parent_code, households, population, geom
+		FROM areas WHERE generation = $2`, gen, active, f.gridA, f.gridB); err != nil {
+		t.Fatal(err)
+	}
+	// Its report, as the workspace shows a draft by it: the generation's number.
+	if _, err := conn.Exec(ctx, `UPDATE generations SET report = jsonb_build_object('generation', id) WHERE id = $1`, gen); err != nil {
+		t.Fatal(err)
+	}
+	mustGridd(t, "buildings", "assign", "--db", dbURL, "--gen", strconv.Itoa(gen))
+	if err := conn.QueryRow(ctx, `SELECT coalesce(sum(households), 0) FROM building_grid WHERE generation = $1 AND grid_code IN ($2, $3)`,
+		active, f.gridA, f.gridB).Scan(&moving); err != nil || moving < 2 {
+		t.Fatalf("%d households in grids %s and %s (%v); the test needs at least 2", moving, f.gridA, f.gridB, err)
+	}
+	return active, gen, moving
 }

@@ -43,8 +43,11 @@ func testConsoleRegister(t *testing.T, dbURL, name string) {
 	ctx := context.Background()
 	f := makeRegisterFixture(t, dbURL)
 	mustGridd(t, "register", "load", "--db", dbURL, writeFile(t, "register.csv", registerHeader+"\n"+strings.Join(f.lines, "\n")+"\n"))
-	base := serve(t, dbURL)
-	env := []string{"GRIDD_GRID=" + f.gridA, "GRIDD_TAG=独居老人"}
+	shown, gen, moving := swappedDraft(t, dbURL, f) // the panel shows generation shown; the script activates gen at its end
+	base := serve(t, dbURL, "--activation-approval", strconv.Itoa(moving-1))
+	env := []string{"GRIDD_GRID=" + f.gridA, "GRIDD_TAG=独居老人", "GRIDD_GEN=" + strconv.Itoa(gen)}
+	env = append(env, newLogin(t, dbURL, "cgis", "gis", "")...)
+	env = append(env, newLogin(t, dbURL, "ctop", "admin", "")...)
 	env = append(env, newLogin(t, dbURL, "cviewer", "viewer", "")...)
 	env = append(env, newLogin(t, dbURL, "cdisp", "dispatcher", f.street)...)
 	env = append(env, newLogin(t, dbURL, "cboss", "admin", f.gridA[:6])...)
@@ -61,14 +64,16 @@ func testConsoleRegister(t *testing.T, dbURL, name string) {
 		Revealed                      struct{ Name, ID string }
 		Export                        int64
 		Approved                      string
+		Refusal                       string
+		ActivationRequest             int64
 	}
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatalf("register.mjs printed %q: %v", out, err)
 	}
 	conn := connect(t, dbURL)
 	var households, buildings int
-	if err := conn.QueryRow(ctx, `SELECT households, buildings FROM area_counts WHERE generation = (SELECT id FROM generations WHERE state = 'active') AND code = $1`,
-		f.gridA).Scan(&households, &buildings); err != nil {
+	if err := conn.QueryRow(ctx, `SELECT households, buildings FROM area_counts WHERE generation = $2 AND code = $1`,
+		f.gridA, shown).Scan(&households, &buildings); err != nil {
 		t.Fatal(err)
 	}
 	num := func(s string) string { return strings.NewReplacer(",", "", " ", "").Replace(s) }
@@ -76,7 +81,7 @@ func testConsoleRegister(t *testing.T, dbURL, name string) {
 		t.Errorf("the panel says %q households (%s), %q buildings; the database %d, %d from data", res.Households, res.Source, res.Buildings, households, buildings)
 	}
 	var inGrid []string
-	rows, _ := conn.Query(ctx, `SELECT building_id FROM building_grid WHERE generation = (SELECT id FROM generations WHERE state = 'active') AND grid_code = $1`, f.gridA)
+	rows, _ := conn.Query(ctx, `SELECT building_id FROM building_grid WHERE generation = $2 AND grid_code = $1`, f.gridA, shown)
 	for rows.Next() {
 		var id string
 		rows.Scan(&id)
@@ -124,5 +129,14 @@ func testConsoleRegister(t *testing.T, dbURL, name string) {
 	if err := conn.QueryRow(ctx, `SELECT state, coalesce(decided_by, '') FROM register_exports WHERE id = $1 AND area = $2 AND requested_by = 'cdisp'`, res.Export, f.gridA).
 		Scan(&state, &decidedBy); err != nil || state != "approved" || decidedBy != "cboss" {
 		t.Errorf("export %d: %s by %q (%v); want approved by cboss (the panel said %q)", res.Export, state, decidedBy, err, res.Approved)
+	}
+
+	// The activation: refused with the households it moves, asked for,
+	// approved by the top admin, used by the second try.
+	var aState, aBy, gState string
+	if err := conn.QueryRow(ctx, `SELECT a.state, coalesce(a.decided_by, ''), g.state FROM activation_requests a JOIN generations g ON g.id = a.generation
+		WHERE a.id = $1 AND a.generation = $2 AND a.requested_by = 'cgis'`, res.ActivationRequest, gen).Scan(&aState, &aBy, &gState); err != nil ||
+		aState != "used" || aBy != "ctop" || gState != "active" || !strings.Contains(res.Refusal, strconv.Itoa(moving)) {
+		t.Errorf("activation request %d: %s, decided by %q, generation %d %s (%v); the refusal said %q", res.ActivationRequest, aState, aBy, gen, gState, err, res.Refusal)
 	}
 }

@@ -14,6 +14,7 @@ import { shiftGeoJSON } from './gcj02.js';
 import { extentOptions } from './extent.js';
 import { renderSizes, sizeBody, sizeFields } from './sizes.js';
 import { disputesBox } from './disputes.js';
+import { approvalForm, pendingActivations } from './activation.js';
 
 // Piece kinds of GET /generations/{gen}/pieces and their colours.
 const KINDS = [
@@ -583,7 +584,9 @@ export function mountGis(root, ctx) {
       renderReport();
       ctx.bus?.dispatchEvent(new CustomEvent('generation', { detail: gen }));
     } catch (e) {
-      reportBox.prepend(errorBox(e));
+      // 403 here is the approval rule (the role was checked before the
+      // button was offered): say why and offer to ask.
+      reportBox.prepend(e.status === 403 ? approvalForm(gen, e) : errorBox(e));
     }
   }
 
@@ -600,6 +603,7 @@ export function mountGis(root, ctx) {
         cells: [String(g.id), h('span', { class: 'badge ' + g.state, text: t('state.' + g.state) }), when(g.created_at), g.note || '',
           h('button', { type: 'button', class: 'small', text: t('gis.show'), onclick: () => showGeneration(g.id) })] })),
       { id: 'gis-gens-table' }));
+    pendingActivations(ctx.me).then((box) => gensBox.append(box));
     const keep = [cmpFrom.value, cmpTo.value];
     for (const sel of [cmpFrom, cmpTo]) sel.replaceChildren(...st.gens.map((g) => h('option', { value: g.id, text: `${g.id} · ${t('state.' + g.state)}` })));
     const active = st.gens.find((g) => g.state === 'active');

@@ -23,7 +23,7 @@ const check = (ok, msg) => {
   if (!ok) throw new Error(msg);
 };
 
-async function session(who) {
+async function session(who, { grid = true } = {}) {
   const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
   const page = await context.newPage();
   page.setDefaultTimeout(60000);
@@ -35,6 +35,7 @@ async function session(who) {
   await page.fill('#login-pass', env[`GRIDD_${who}_PASSWORD`]);
   await page.click('#login button[type=submit]');
   await page.waitForFunction(() => window.griddMap && window.griddMap.getLayer('grids-outline'), null, { timeout: 30000 });
+  if (!grid) return { page, errors, context };
   // The grid, by search: its panel with the register's first page.
   await page.fill('#area-search', env.GRIDD_GRID);
   await page.click(`#search-results button[data-code="${env.GRIDD_GRID}"]`);
@@ -106,6 +107,40 @@ try {
   await b.page.screenshot({ path: shot + '-approve.png' });
   check(b.errors.length === 0, 'admin page errors: ' + b.errors.join('; '));
   await b.context.close();
+
+  // 4. An activation that moves more households than the rule allows
+  // (GRIDD_GEN, a draft): GIS staff are refused and ask; the top admin
+  // approves in the GIS workspace; the second try activates.
+  const g = await session('GIS', { grid: false });
+  const activate = async () => {
+    await g.page.click('#gis-activate');
+    await g.page.waitForSelector('#gis-confirm[open]');
+    await g.page.click('#gis-confirm-ok');
+  };
+  await g.page.click('nav [data-view=gis]');
+  await g.page.click(`#gis-gens-table tr[data-gen="${env.GRIDD_GEN}"] button`);
+  await g.page.waitForSelector(`#gis-report-title[data-gen="${env.GRIDD_GEN}"]`);
+  await activate();
+  await g.page.waitForSelector('#act-needed');
+  result.refusal = await g.page.textContent('#act-needed p.error');
+  await g.page.fill('#act-reason', '网格调整方案已经街道会审');
+  await g.page.click('#act-ask');
+  await g.page.waitForSelector('#act-msg[data-id]');
+  result.activationRequest = Number(await g.page.getAttribute('#act-msg', 'data-id'));
+  const top = await session('TOP', { grid: false });
+  await top.page.click('nav [data-view=gis]');
+  const ask = `#act-pending [data-request="${result.activationRequest}"]`;
+  await top.page.waitForSelector(ask);
+  await top.page.click(`${ask} button.approve`);
+  await top.page.waitForFunction((sel) => !document.querySelector(sel + ' button'), ask);
+  check(top.errors.length === 0, 'top admin page errors: ' + top.errors.join('; '));
+  await top.context.close();
+  await activate();
+  await g.page.waitForSelector('#gis-activated');
+  await g.page.waitForSelector(`#gis-gens-table tr[data-gen="${env.GRIDD_GEN}"][data-state=active]`);
+  await g.page.screenshot({ path: shot + '-activated.png' });
+  check(g.errors.length === 0, 'gis page errors: ' + g.errors.join('; '));
+  await g.context.close();
 } catch (e) {
   await fail(String(e.stack || e));
 }
