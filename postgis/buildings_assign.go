@@ -195,11 +195,12 @@ func assignDraftBuildings(ctx context.Context, tx pgx.Tx, gen int) (*geo.Buildin
 	if err != nil {
 		return nil, fmt.Errorf("assign buildings: %w", err)
 	}
-	m := &geo.BuildingMoves{Assigned: a.Assigned, Outside: a.Outside}
-	if err := tx.QueryRow(ctx, movesSQL, gen).Scan(&m.Moving, &m.MovingHouseholds); err != nil {
+	m, err := moves(ctx, tx, gen)
+	if err != nil {
 		return nil, err
 	}
-	return m, nil
+	m.Assigned, m.Outside = a.Assigned, a.Outside
+	return &m, nil
 }
 
 // AssignBuildings (re)computes the assignment of every building to the

@@ -44,27 +44,27 @@ type Pinger interface {
 
 // Config is the HTTP server's configuration.
 type Config struct {
-	Addr           string        // listen address, e.g. ":8080"
-	UploadDir      string        // where uploads are kept while imported ("" = system temp)
-	MaxUploadBytes int64         // largest accepted upload (0 = 512 MiB)
-	ExportApproval time.Duration // how long an approval (an export of personal data, an activation) waits to be used (0 = 24 h)
+	Addr            string             // listen address, e.g. ":8080"
+	UploadDir       string             // where uploads are kept while imported ("" = system temp)
+	MaxUploadBytes  int64              // largest accepted upload (0 = 512 MiB)
+	ExportApproval  time.Duration      // how long an approval (an export of personal data, an activation) waits to be used (0 = 24 h)
+	ShutdownTimeout time.Duration      // how long in-flight requests may finish
+	TileCacheBytes  int64              // memory for cached tiles (0 = 256 MiB, <0 = none)
+	TileCacheDir    string             // disk cache of tiles ("" = none)
+	NoTilePrewarm   bool               // do not pre-warm low zooms at activation (benchmarks of cold tiles)
+	PublicTiles     bool               // tiles and OGC features of the coverage without credentials
+	SessionTTL      time.Duration      // console session lifetime (0 = 12 h)
+	Basemap         *Basemap           // raster basemap under the grids in /tiles/style.json (nil: none)
+	DevToken        string             // FOR TESTS ONLY: a bearer token that is an admin and may name itself (X-Gridd-Actor/Role)
+	RateLimit       float64            // requests/s per token, session or anonymous address (0 = no limit); see limits.go
+	RateBurst       int                // requests a caller may send at once above the rate (0 = one second's worth)
+	RequestTimeout  time.Duration      // deadline of each request's context but streams and transfers (0 = none)
+	MaxInFlight     int                // requests served at once before the rest get 503 (0 = no cap)
+	Metrics         string             // who may read /metrics: MetricsAuth (""), MetricsPublic or MetricsOff
+	WebhookTargets  geo.WebhookTargets // addresses webhooks may be subscribed to (zero: internal ones refused)
 	// ActivationApprovalHouseholds is how many households an activation
 	// over the API may move between grids without approval (0: any number).
 	ActivationApprovalHouseholds int
-	ShutdownTimeout              time.Duration      // how long in-flight requests may finish
-	TileCacheBytes               int64              // memory for cached tiles (0 = 256 MiB, <0 = none)
-	TileCacheDir                 string             // disk cache of tiles ("" = none)
-	NoTilePrewarm                bool               // do not pre-warm low zooms at activation (benchmarks of cold tiles)
-	PublicTiles                  bool               // tiles and OGC features of the coverage without credentials
-	SessionTTL                   time.Duration      // console session lifetime (0 = 12 h)
-	Basemap                      *Basemap           // raster basemap under the grids in /tiles/style.json (nil: none)
-	DevToken                     string             // FOR TESTS ONLY: a bearer token that is an admin and may name itself (X-Gridd-Actor/Role)
-	RateLimit                    float64            // requests/s per token, session or anonymous address (0 = no limit); see limits.go
-	RateBurst                    int                // requests a caller may send at once above the rate (0 = one second's worth)
-	RequestTimeout               time.Duration      // deadline of each request's context but streams and transfers (0 = none)
-	MaxInFlight                  int                // requests served at once before the rest get 503 (0 = no cap)
-	Metrics                      string             // who may read /metrics: MetricsAuth (""), MetricsPublic or MetricsOff
-	WebhookTargets               geo.WebhookTargets // addresses webhooks may be subscribed to (zero: internal ones refused)
 }
 
 // Deps are the services the HTTP layer calls.

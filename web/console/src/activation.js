@@ -2,7 +2,7 @@
 // GIS workspace: when the server refuses an activation for want of one,
 // the form to ask for it with a reason; for admins, the requests they may
 // decide, with approve and refuse. The server checks who may do what.
-import { api } from './api.js';
+import { actorOf, api } from './api.js';
 import { addMessages, t } from './i18n.js';
 import { fmt, h, when } from './el.js';
 
@@ -50,8 +50,7 @@ export async function pendingActivations(me) {
   } catch {
     return box;
   }
-  const actor = me.kind === 'token' ? 'token:' + me.name : me.name;
-  reqs = reqs.filter((a) => a.state === 'pending' && a.requested_by !== actor);
+  reqs = reqs.filter((a) => a.state === 'pending' && a.requested_by !== actorOf(me));
   if (!reqs.length) return box;
   box.append(h('h3', { text: t('act.pending') }));
   for (const a of reqs) {

@@ -24,3 +24,9 @@ export async function api(path, { method = 'GET', body, headers = {} } = {}) {
   }
   return data;
 }
+
+// actorOf is how the server names the signed-in principal in requests and
+// the audit log (geo.Principal.Actor): tokens as "token:NAME".
+export function actorOf(me) {
+  return me?.kind === 'token' ? 'token:' + me.name : me?.name;
+}

@@ -6,7 +6,7 @@
 // when the panel changes. The centre (dispatcher, admin) may also ask to
 // export the area's unmasked register; an admin above decides (分级审批),
 // here too, in the list of requests they may decide.
-import { api } from './api.js';
+import { actorOf, api } from './api.js';
 import { addMessages, t } from './i18n.js';
 import { h, fmt, when } from './el.js';
 
@@ -34,17 +34,24 @@ const MAY_SEE = ['admin', 'dispatcher', 'worker', 'viewer'];
 const MAY_REVEAL = ['admin', 'dispatcher', 'worker'];
 const MAY_EXPORT = ['admin', 'dispatcher'];
 
+// registerStatus is GET /api/v1/register (loaded?, the tag catalogue),
+// asked once a page rather than at every area shown; a failure is asked
+// again next time.
+let statusAsked = null;
+function registerStatus() {
+  statusAsked ??= api('/api/v1/register').catch(() => {
+    statusAsked = null;
+    return null;
+  });
+  return statusAsked;
+}
+
 // registerSection returns the panel's register section for area d, or
 // null when the account may not see households or no register is loaded.
 export async function registerSection(d, me) {
   if (!MAY_SEE.includes(me.role)) return null;
-  let status;
-  try {
-    status = await api('/api/v1/register');
-  } catch {
-    return null;
-  }
-  if (!status.loaded) return null;
+  const status = await registerStatus();
+  if (!status?.loaded) return null;
   const tag = h('select', { id: 'reg-tag' }, h('option', { value: '' }, t('reg.all')), ...status.catalogue.map((c) => h('option', { value: c }, c)));
   const count = h('p', { class: 'muted', id: 'reg-matched' });
   const list = h('div', { id: 'reg-list' });
@@ -138,8 +145,7 @@ async function approvals(me) {
   const sec = h('div', { id: 'reg-approvals' });
   let list = [];
   try {
-    const actor = me.kind === 'token' ? 'token:' + me.name : me.name;
-    list = (await api('/api/v1/register/exports')).exports.filter((e) => e.state === 'pending' && e.requested_by !== actor);
+    list = (await api('/api/v1/register/exports')).exports.filter((e) => e.state === 'pending' && e.requested_by !== actorOf(me));
   } catch {
     return sec;
   }
