@@ -138,13 +138,29 @@ type BuildingStore interface {
 	// grids of a generation, and its roll-up.
 	AssignBuildings(ctx context.Context, generation int) (BuildingAssignment, error)
 	// BuildingsIn pages through the buildings of an area (any level; ""
-	// every building) of a generation (0: the active one) as GeoJSON
-	// features with their grid.
-	BuildingsIn(ctx context.Context, generation int, area string, offset, limit int) (FeaturePage, error)
+	// every building) of a generation (0: the active one), those whose
+	// address, name or id holds q.Text when it is set, as GeoJSON features
+	// with their grid.
+	BuildingsIn(ctx context.Context, q BuildingQuery) (FeaturePage, error)
 	// Building answers one building as a GeoJSON feature with its grid in
 	// a generation (0: the active one).
 	Building(ctx context.Context, generation int, id string) ([]byte, error)
 }
+
+// BuildingQuery selects a page of buildings: those of an area (a code of
+// any level; "" every building) in a generation (0: the active one) and,
+// with Text, those whose address (门牌), name or id contains it — the
+// console's search by address.
+type BuildingQuery struct {
+	Generation    int
+	Area          string
+	Text          string
+	Offset, Limit int
+}
+
+// MaxBuildingSearch bounds the text of a building search: an address is a
+// line, not a document.
+const MaxBuildingSearch = 100
 
 // BuildingMeta describes a building file being imported.
 type BuildingMeta struct {

@@ -20,36 +20,40 @@ SELECT json_build_object('type', 'Feature', 'id', b.id,
         'nearest_grid', bg.nearest_code, 'distance_m', round(bg.distance_m::numeric, 1))),
     'geometry', ST_AsGeoJSON(b.geom, 7)::json)::text`
 
-// buildingsInSQL pages the buildings of area $2 (a code prefix: the grids
-// of a community start with its code; ” every building) in generation
-// $1, by id. $3 limit, $4 offset. Codes are digits, so the prefix is a
-// range the (generation, grid_code) index answers.
-const buildingsInSQL = buildingFeatureSQL + `
+// buildingsWhereSQL selects the buildings of area $2 (a code prefix: the
+// grids of a community start with its code; ” every building) in
+// generation $1 and, when $3 is not ”, those whose address, name or id
+// holds it (strpos, not LIKE: an address's characters are never
+// wildcards). Codes are digits, so the prefix is a range the
+// (generation, grid_code) index answers; the text is matched within it.
+const buildingsWhereSQL = `
 FROM building_grid bg JOIN buildings b ON b.id = bg.building_id
 WHERE bg.generation = $1 AND ($2 = '' OR (bg.grid_code >= $2 AND bg.grid_code <= $2 || '999999999'))
-ORDER BY b.id LIMIT $3 OFFSET $4`
+  AND ($3 = '' OR strpos(lower(b.address), lower($3)) > 0 OR strpos(lower(b.name), lower($3)) > 0 OR b.id = $3)`
 
-const buildingsCountSQL = `
-SELECT count(*) FROM building_grid bg
-WHERE bg.generation = $1 AND ($2 = '' OR (bg.grid_code >= $2 AND bg.grid_code <= $2 || '999999999'))`
+// buildingsInSQL pages them by id: $4 limit, $5 offset.
+const buildingsInSQL = buildingFeatureSQL + buildingsWhereSQL + `
+ORDER BY b.id LIMIT $4 OFFSET $5`
+
+const buildingsCountSQL = `SELECT count(*)` + buildingsWhereSQL
 
 const buildingByIDSQL = buildingFeatureSQL + `
 FROM buildings b LEFT JOIN building_grid bg ON bg.building_id = b.id AND bg.generation = $1
 WHERE b.id = $2`
 
 // BuildingsIn pages through the buildings of an area of a generation (0:
-// the active one) as GeoJSON features.
-func (db *DB) BuildingsIn(ctx context.Context, generation int, area string, offset, limit int) (geo.FeaturePage, error) {
+// the active one), or those matching a search text, as GeoJSON features.
+func (db *DB) BuildingsIn(ctx context.Context, q geo.BuildingQuery) (geo.FeaturePage, error) {
 	var page geo.FeaturePage
-	gen, err := db.resolveGeneration(ctx, generation)
+	gen, err := db.resolveGeneration(ctx, q.Generation)
 	if err != nil {
 		return page, err
 	}
 	pool := db.generationReads(gen)
-	if err := pool.QueryRow(ctx, buildingsCountSQL, gen, area).Scan(&page.Matched); err != nil {
+	if err := pool.QueryRow(ctx, buildingsCountSQL, gen, q.Area, q.Text).Scan(&page.Matched); err != nil {
 		return page, geo.WrapError(geo.EUNAVAILABLE, err, "count buildings")
 	}
-	rows, err := pool.Query(ctx, buildingsInSQL, gen, area, limit, offset)
+	rows, err := pool.Query(ctx, buildingsInSQL, gen, q.Area, q.Text, q.Limit, q.Offset)
 	if err != nil {
 		return page, geo.WrapError(geo.EUNAVAILABLE, err, "buildings")
 	}

@@ -2,6 +2,7 @@ package postgis_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -90,14 +91,14 @@ func gridOf(t *testing.T, db *postgis.DB, gen int, id string) (string, float64) 
 
 func testBuildings() []geo.Building {
 	return []geo.Building{
-		{ID: "B1", Name: "一号楼", Households: intp(100), Residents: intp(250), Floors: intp(6), Use: "住宅", Geometry: orb.Point{121.505, 29.805}},
+		{ID: "B1", Name: "一号楼", Address: "中山东路12号", Households: intp(100), Residents: intp(250), Floors: intp(6), Use: "住宅", Geometry: orb.Point{121.505, 29.805}},
 		// On the shared edge: locate's rule gives the smaller code.
 		{ID: "B2", Households: intp(40), Residents: intp(90), Use: "residential", Geometry: orb.Point{121.51, 29.805}},
 		// A footprint with 70 % east of the edge.
 		{ID: "B3", Households: intp(60), Use: "商铺", Geometry: footprint(121.5097, 29.806, 121.5107, 29.807)},
 		// Outside: about 0.001° (≈ 111 m) north of the grids.
 		{ID: "B4", Households: intp(5), Use: "仓储站", Geometry: orb.Point{121.515, 29.811}},
-		{ID: "B5", Households: intp(10), Residents: intp(20), Geometry: orb.Point{121.515, 29.805}},
+		{ID: "B5", Address: "中山东路14号", Households: intp(10), Residents: intp(20), Geometry: orb.Point{121.515, 29.805}},
 	}
 }
 
@@ -158,12 +159,35 @@ func TestBuildingImportAssign(t *testing.T) {
 		t.Errorf("counts %v, want %v", got, want)
 	}
 	// The API's reads: an area's buildings, paged, and one outside.
-	page, err := db.BuildingsIn(ctx, 0, "330212001001", 1, 2)
+	page, err := db.BuildingsIn(ctx, geo.BuildingQuery{Area: "330212001001", Offset: 1, Limit: 2})
 	if err != nil || page.Matched != 4 || len(page.Features) != 2 || !strings.Contains(string(page.Features[0]), `"id":"B2"`) {
 		t.Errorf("buildings of the community, page 2: %d matched, %s, %v", page.Matched, page.Features, err)
 	}
-	if page, err := db.BuildingsIn(ctx, gen, "330212001001002", 0, 10); err != nil || page.Matched != 2 {
+	if page, err := db.BuildingsIn(ctx, geo.BuildingQuery{Generation: gen, Area: "330212001001002", Limit: 10}); err != nil || page.Matched != 2 {
 		t.Errorf("buildings of grid 002: %+v %v", page, err)
+	}
+	// Search by address (门牌), name or id, within an area or everywhere.
+	for _, c := range []struct {
+		area, text string
+		want       []string
+	}{
+		{"", "中山东路", []string{"B1", "B5"}},
+		{"330212001001001", "中山东路", []string{"B1"}},
+		{"", "一号楼", []string{"B1"}},
+		{"", "B3", []string{"B3"}},
+		{"", "中山东路%", nil}, // no wildcard
+		{"", "解放路", nil},
+	} {
+		page, err := db.BuildingsIn(ctx, geo.BuildingQuery{Area: c.area, Text: c.text, Limit: 10})
+		var ids []string
+		for _, f := range page.Features {
+			var v struct{ ID string }
+			json.Unmarshal(f, &v)
+			ids = append(ids, v.ID)
+		}
+		if err != nil || page.Matched != len(c.want) || fmt.Sprint(ids) != fmt.Sprint(c.want) {
+			t.Errorf("search %q in %q: %v (%d matched), want %v; %v", c.text, c.area, ids, page.Matched, c.want, err)
+		}
 	}
 	f, err := db.Building(ctx, 0, "B4")
 	if err != nil || !strings.Contains(string(f), `"nearest_grid":"330212001001002"`) || strings.Contains(string(f), `"grid"`) {

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 	"github.com/gridd/gridd/geo"
@@ -15,7 +17,7 @@ import (
 // BuildingSource answers the buildings (楼栋) of an area and one
 // building, as GeoJSON features with their grid.
 type BuildingSource interface {
-	BuildingsIn(ctx context.Context, generation int, area string, offset, limit int) (geo.FeaturePage, error)
+	BuildingsIn(ctx context.Context, q geo.BuildingQuery) (geo.FeaturePage, error)
 	Building(ctx context.Context, generation int, id string) ([]byte, error)
 }
 
@@ -34,9 +36,11 @@ func (s *Server) buildingRoutes(api *mux.Router) {
 	api.HandleFunc("/buildings/{id}", s.handleBuilding).Methods(http.MethodGet)
 }
 
-// handleBuildings answers GET /api/v1/buildings?area=CODE[&gen=][&limit=][&offset=]:
+// handleBuildings answers GET /api/v1/buildings?area=CODE[&q=TEXT][&gen=][&limit=][&offset=]:
 // a GeoJSON FeatureCollection of a page of the area's buildings (within
-// the caller's scope), numberMatched telling how many there are.
+// the caller's scope), those whose address, name or id holds q when it is
+// given (the console's search by address), numberMatched telling how many
+// there are.
 func (s *Server) handleBuildings(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	area := q.Get("area")
@@ -64,7 +68,12 @@ func (s *Server) handleBuildings(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	page, err := s.deps.Buildings.BuildingsIn(r.Context(), gen, area, offset, limit)
+	text := strings.TrimSpace(q.Get("q"))
+	if n := utf8.RuneCountInString(text); n > geo.MaxBuildingSearch {
+		writeError(w, r, geo.Errorf(geo.EINVALID, "q has %d characters: search with at most %d, a part of the address such as 中山东路12号", n, geo.MaxBuildingSearch))
+		return
+	}
+	page, err := s.deps.Buildings.BuildingsIn(r.Context(), geo.BuildingQuery{Generation: gen, Area: area, Text: text, Offset: offset, Limit: limit})
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -74,7 +83,7 @@ func (s *Server) handleBuildings(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", mimeGeoJSON)
 	w.WriteHeader(http.StatusOK)
-	json.NewEncoder(w).Encode(map[string]any{"type": "FeatureCollection", "area": area, "numberMatched": page.Matched,
+	json.NewEncoder(w).Encode(map[string]any{"type": "FeatureCollection", "area": area, "q": text, "numberMatched": page.Matched,
 		"numberReturned": len(page.Features), "offset": offset, "features": page.Features})
 }
 

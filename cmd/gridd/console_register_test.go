@@ -45,7 +45,19 @@ func testConsoleRegister(t *testing.T, dbURL, name string) {
 	mustGridd(t, "register", "load", "--db", dbURL, writeFile(t, "register.csv", registerHeader+"\n"+strings.Join(f.lines, "\n")+"\n"))
 	shown, gen, moving := swappedDraft(t, dbURL, f) // the panel shows generation shown; the script activates gen at its end
 	base := serve(t, dbURL, "--activation-approval", strconv.Itoa(moving-1))
-	env := []string{"GRIDD_GRID=" + f.gridA, "GRIDD_TAG=独居老人", "GRIDD_GEN=" + strconv.Itoa(gen)}
+	conn := connect(t, dbURL)
+	// A building found by an address no other building's holds, in a grid
+	// other than the one the viewer opened.
+	var address, addressGrid, addressBuilding string
+	if err := conn.QueryRow(ctx, `SELECT b.address, bg.grid_code, b.id FROM buildings b
+		JOIN building_grid bg ON bg.building_id = b.id AND bg.generation = $1
+		WHERE bg.grid_code IS NOT NULL AND bg.grid_code <> $2
+		  AND b.address IN (SELECT address FROM buildings WHERE address <> '' GROUP BY address HAVING count(*) = 1)
+		ORDER BY b.id LIMIT 1`, shown, f.gridA).Scan(&address, &addressGrid, &addressBuilding); err != nil {
+		t.Fatalf("a building with an address of its own: %v", err)
+	}
+	env := []string{"GRIDD_GRID=" + f.gridA, "GRIDD_TAG=独居老人", "GRIDD_GEN=" + strconv.Itoa(gen),
+		"GRIDD_ADDRESS=" + address, "GRIDD_ADDRESS_GRID=" + addressGrid}
 	env = append(env, newLogin(t, dbURL, "cgis", "gis", "")...)
 	env = append(env, newLogin(t, dbURL, "ctop", "admin", "")...)
 	env = append(env, newLogin(t, dbURL, "cviewer", "viewer", "")...)
@@ -66,11 +78,15 @@ func testConsoleRegister(t *testing.T, dbURL, name string) {
 		Approved                      string
 		Refusal                       string
 		ActivationRequest             int64
+		AddressHits                   []string
+		AddressPanel                  string
 	}
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatalf("register.mjs printed %q: %v", out, err)
 	}
-	conn := connect(t, dbURL)
+	if !slices.Equal(res.AddressHits, []string{addressBuilding}) || !strings.Contains(res.AddressPanel, addressGrid) {
+		t.Errorf("search for %q found buildings %v and opened %q; want %s in grid %s", address, res.AddressHits, res.AddressPanel, addressBuilding, addressGrid)
+	}
 	var households, buildings int
 	if err := conn.QueryRow(ctx, `SELECT households, buildings FROM area_counts WHERE generation = $2 AND code = $1`,
 		f.gridA, shown).Scan(&households, &buildings); err != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,7 +41,7 @@ func makeRegisterFixture(t *testing.T, dbURL string) registerFixture {
 	if !loaded { // a city imported from files has no buildings: three points in each of two grids
 		var csv string
 		if err := conn.QueryRow(ctx, `
-			SELECT 'id,lon,lat,households' || E'\n' || string_agg(format('%s-%s,%s,%s,2', code, i, ST_X(p), ST_Y(p)), E'\n' ORDER BY code, i)
+			SELECT 'id,lon,lat,households,address' || E'\n' || string_agg(format('%s-%s,%s,%s,2,长江路%s号%s幢', code, i, ST_X(p), ST_Y(p), right(code, 3), i), E'\n' ORDER BY code, i)
 			FROM (SELECT code, geom FROM areas WHERE level = 'grid' AND generation = (SELECT id FROM generations WHERE state = 'active') ORDER BY code LIMIT 2) g,
 			     LATERAL (SELECT row_number() OVER () AS i, (d).geom AS p FROM ST_Dump(ST_GeneratePoints(ST_Buffer(g.geom::geography, -20)::geometry, 3, 1)) d) pts`).Scan(&csv); err != nil {
 			t.Fatal(err)
@@ -236,6 +237,35 @@ func testRegisterOverCLIAndHTTP(t *testing.T, dbURL string) {
 		t.Fatalf("export: %s", csvOut)
 	}
 	disp.do(t, "POST", fmt.Sprintf("/api/v1/register/exports/%d/file", e.ID), nil, http.StatusForbidden)
+
+	// Buildings byAddress by address (门牌) within the caller's scope; an
+	// over-long search is refused.
+	var addr, bid string
+	c := connect(t, dbURL)
+	if err := c.QueryRow(context.Background(), `SELECT b.address, b.id FROM buildings b
+		JOIN building_grid bg ON bg.building_id = b.id AND bg.generation = (SELECT id FROM generations WHERE state = 'active')
+		WHERE bg.grid_code = $1 AND b.address <> '' ORDER BY b.id LIMIT 1`, f.gridA).Scan(&addr, &bid); err != nil {
+		t.Fatal(err)
+	}
+	var byAddress struct {
+		NumberMatched int
+		Features      []struct {
+			ID         string
+			Properties struct{ Address, Grid string }
+		}
+	}
+	disp.json(t, "GET", "/api/v1/buildings?q="+url.QueryEscape(addr), nil, http.StatusOK, &byAddress)
+	hit := false
+	for _, b := range byAddress.Features {
+		hit = hit || b.ID == bid
+		if !strings.Contains(b.Properties.Address, addr) || !geo.InScope(f.street, b.Properties.Grid) {
+			t.Errorf("search %q in scope %s byAddress %+v", addr, f.street, b)
+		}
+	}
+	if !hit || byAddress.NumberMatched != len(byAddress.Features) {
+		t.Errorf("search %q: %+v, want building %s among them", addr, byAddress, bid)
+	}
+	disp.do(t, "GET", "/api/v1/buildings?q="+url.QueryEscape(strings.Repeat("路", 101)), nil, http.StatusBadRequest)
 
 	// Nowhere else: the viewer's other paths, and the server's log.
 	var seen strings.Builder

@@ -11,11 +11,11 @@ import { shiftGeoJSON, wgs84ToGcj02 } from './gcj02.js';
 addMessages({
   zh: {
     'bld.title': '楼栋', 'bld.households': '户', 'bld.none': '本区域没有楼栋数据', 'bld.more': '另有 {n} 栋',
-    'src.data': '据楼栋数据', 'src.attribute': '据部门属性', 'area.buildings': '楼栋数', 'area.residents': '实有人口',
+    'bld.hit': '楼栋', 'src.data': '据楼栋数据', 'src.attribute': '据部门属性', 'area.buildings': '楼栋数', 'area.residents': '实有人口',
   },
   en: {
     'bld.title': 'Buildings', 'bld.households': 'hh', 'bld.none': 'No building data in this area', 'bld.more': '{n} more',
-    'src.data': 'counted from buildings', 'src.attribute': 'a department’s attribute', 'area.buildings': 'Buildings', 'area.residents': 'Residents',
+    'bld.hit': 'building', 'src.data': 'counted from buildings', 'src.attribute': 'a department’s attribute', 'area.buildings': 'Buildings', 'area.residents': 'Residents',
   },
 });
 
@@ -88,14 +88,49 @@ export function buildingsSection(d, map) {
     }
     for (const f of fc.features) {
       const p = f.properties || {};
-      let c = f.geometry.type === 'Point' ? f.geometry.coordinates : null;
-      if (c && map.getStyle()?.metadata?.['gridd:datum'] === 'gcj02') c = wgs84ToGcj02(c[0], c[1]);
       list.append(h('li', { 'data-id': p.id },
-        h('button', { type: 'button', class: 'link', onclick: () => c && map.flyTo({ center: c, zoom: Math.max(map.getZoom(), 16) }) }, p.address || p.name || p.id),
+        h('button', { type: 'button', class: 'link', onclick: () => flyToBuilding(map, f) }, p.address || p.name || p.id),
         ' ', h('small', {}, `${fmt(p.households)} ${t('bld.households')}`)));
     }
     const total = fc.numberMatched ?? fc.matched;
     if (total > fc.features.length) list.append(h('li', { class: 'muted' }, t('bld.more', { n: fmt(total - fc.features.length) })));
   }).catch(() => sec.remove());
   return sec;
+}
+
+// buildingCentre is where a building is on the map: a point's own place, a
+// footprint's box centre, shifted onto a GCJ-02 basemap.
+function buildingCentre(map, f) {
+  const g = f.geometry;
+  let c = null;
+  if (g.type === 'Point') c = g.coordinates;
+  else {
+    const xs = [], ys = [];
+    const walk = (a) => (typeof a[0] === 'number' ? (xs.push(a[0]), ys.push(a[1])) : a.forEach(walk));
+    walk(g.coordinates);
+    if (xs.length) c = [(Math.min(...xs) + Math.max(...xs)) / 2, (Math.min(...ys) + Math.max(...ys)) / 2];
+  }
+  if (c && map.getStyle()?.metadata?.['gridd:datum'] === 'gcj02') c = wgs84ToGcj02(c[0], c[1]);
+  return c;
+}
+
+// flyToBuilding shows a building close enough to see it among its
+// neighbours (the buildings layer starts at zoom 14).
+export function flyToBuilding(map, f) {
+  const c = buildingCentre(map, f);
+  if (c) map.flyTo({ center: c, zoom: Math.max(map.getZoom(), 17) });
+}
+
+// searchBuildings finds buildings by a part of their address (门牌), name
+// or id, within the caller's scope: the search box's second kind of hit.
+export async function searchBuildings(q, limit = 8) {
+  const fc = await api(`/api/v1/buildings?limit=${limit}&q=${encodeURIComponent(q)}`).catch(() => null);
+  return fc ? fc.features : [];
+}
+
+// buildingHit is a building's line in the search results.
+export function buildingHit(f, onPick) {
+  const p = f.properties || {};
+  return h('li', { class: 'building-hit' }, h('button', { type: 'button', 'data-building': p.id, onclick: () => onPick(f) },
+    p.address || p.name || p.id, ' ', p.grid ? h('code', {}, p.grid) : null, ' ', h('small', {}, t('bld.hit'))));
 }

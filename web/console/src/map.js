@@ -16,7 +16,7 @@ import { api } from './api.js';
 import { addMessages, onLang, t } from './i18n.js';
 import { h as el } from './el.js';
 import { styleBounds } from './extent.js';
-import { buildingsSection, countFacts, mountBuildings } from './buildings.js';
+import { buildingHit, buildingsSection, countFacts, flyToBuilding, mountBuildings, searchBuildings } from './buildings.js';
 import { registerSection } from './register.js';
 
 addMessages({
@@ -24,7 +24,7 @@ addMessages({
     'level.district': '区', 'level.street': '街道/镇', 'level.community': '社区/村', 'level.grid': '网格',
     'panel.outside': '不在网格覆盖范围内', 'panel.close': '关闭', 'layers': '图层',
     'layers.levels': '层级', 'layers.depts': '部门原始图层', 'layers.incidents': '案件',
-    'search.placeholder': '搜索网格编码或名称', 'search.none': '没有匹配的区域',
+    'search.placeholder': '搜索网格编码、名称或门牌地址', 'search.none': '没有匹配的区域或楼栋',
     'area.size': '面积', 'area.households': '户数', 'area.population': '人口', 'area.open': '在办案件', 'area.overdue': '超期',
     'area.people': '责任人', 'area.nobody': '尚未配置责任人', 'area.children': '下级区域', 'area.filter': '只看本区域案件',
     'person.onduty': '在岗', 'person.offduty': '不在岗', 'post.A': 'A岗', 'post.B': 'B岗',
@@ -34,7 +34,7 @@ addMessages({
     'level.district': 'District', 'level.street': 'Street/town', 'level.community': 'Community', 'level.grid': 'Grid',
     'panel.outside': 'Outside the coverage', 'panel.close': 'Close', 'layers': 'Layers',
     'layers.levels': 'Levels', 'layers.depts': 'Department layers', 'layers.incidents': 'Incidents',
-    'search.placeholder': 'Search a grid code or name', 'search.none': 'No matching area',
+    'search.placeholder': 'Search a grid code, name or address', 'search.none': 'No matching area or building',
     'area.size': 'Area', 'area.households': 'Households', 'area.population': 'Population', 'area.open': 'Open cases', 'area.overdue': 'Overdue',
     'area.people': 'Responsible', 'area.nobody': 'Nobody is responsible yet', 'area.children': 'Areas below', 'area.filter': 'Only this area’s cases',
     'person.onduty': 'on duty', 'person.offduty': 'off duty', 'post.A': 'primary', 'post.B': 'backup',
@@ -360,17 +360,19 @@ export function mountMap(root, ctx) {
   const input = document.getElementById('area-search');
   const results = document.getElementById('search-results');
   let hits = [];
+  let buildingHits = []; // by address (门牌): buildings.js
   const showHits = () => {
     results.replaceChildren();
     if (!input.value.trim()) {
       results.hidden = true;
       return;
     }
-    if (!hits.length) results.append(el('li', { class: 'muted' }, t('search.none')));
+    if (!hits.length && !buildingHits.length) results.append(el('li', { class: 'muted' }, t('search.none')));
     for (const h of hits) {
       results.append(el('li', {}, el('button', { type: 'button', 'data-code': h.code, onclick: () => pick(h) },
         h.name || h.code, ' ', el('code', {}, h.code), ' ', el('small', {}, t('level.' + h.level)))));
     }
+    for (const f of buildingHits) results.append(buildingHit(f, pickBuilding));
     results.hidden = false;
   };
   let picked = null; // the code just picked: a late answer must not reopen the list
@@ -379,20 +381,31 @@ export function mountMap(root, ctx) {
     input.value = picked = h.code;
     selectArea(h.code);
   };
+  // A building found by its address: the map flies to it and the panel
+  // shows its grid.
+  const pickBuilding = (f) => {
+    const p = f.properties || {};
+    results.hidden = true;
+    input.value = picked = p.address || p.name || p.id;
+    flyToBuilding(map, f);
+    if (p.grid) selectArea(p.grid, { fit: false }); // the building, not its grid, fills the view
+  };
+  const find = (q) => Promise.all([
+    api('/api/v1/areas?limit=12&q=' + encodeURIComponent(q)).then((d) => d.areas).catch(() => []),
+    searchBuildings(q),
+  ]);
   const search = debounce(async () => {
     const q = input.value.trim();
     if (!q) {
-      hits = [];
+      hits = buildingHits = [];
       showHits();
       return;
     }
     if (q === picked) return;
-    try {
-      hits = (await api('/api/v1/areas?limit=12&q=' + encodeURIComponent(q))).areas;
-    } catch {
-      hits = [];
-    }
-    if (input.value.trim() === q && q !== picked) showHits();
+    const [a, b] = await find(q);
+    if (input.value.trim() !== q || q === picked) return;
+    [hits, buildingHits] = [a, b];
+    showHits();
   }, 150);
   input.addEventListener('input', search);
   input.addEventListener('keydown', async (e) => {
@@ -401,9 +414,9 @@ export function mountMap(root, ctx) {
     e.preventDefault();
     const q = input.value.trim();
     if (!q) return;
-    const found = (await api('/api/v1/areas?limit=12&q=' + encodeURIComponent(q)).catch(() => ({ areas: [] }))).areas;
-    hits = found;
-    if (found.length) pick(found[0]);
+    [hits, buildingHits] = await find(q);
+    if (hits.length) pick(hits[0]);
+    else if (buildingHits.length) pickBuilding(buildingHits[0]);
     else showHits();
   });
 

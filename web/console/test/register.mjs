@@ -9,7 +9,8 @@
 // refused a reveal without a reason, reveals one resident with one, and
 // asks to export the grid; the admin above approves in the panel. Prints
 // one JSON line of what each saw, for the Go test to check against the
-// database.
+// database. The viewer also finds a building by its address
+// (GRIDD_ADDRESS, in grid GRIDD_ADDRESS_GRID).
 import { launchBrowser } from './browser.mjs';
 
 const [base, shot] = process.argv.slice(2);
@@ -63,6 +64,16 @@ try {
       m.queryRenderedFeatures({ layers: ['buildings-points', 'buildings-fill'].filter((l) => m.getLayer(l)) }).length > 0;
   }, null, { timeout: 30000, polling: 200 });
   result.onMap = await v.page.evaluate(() => window.griddMap.queryRenderedFeatures({ layers: ['buildings-points', 'buildings-fill'] }).map((f) => f.properties.id));
+  // Search by address (门牌): the building is a hit; picking it flies
+  // there and opens its grid's panel.
+  await v.page.fill('#area-search', env.GRIDD_ADDRESS);
+  await v.page.waitForSelector('#search-results:not([hidden]) button[data-building]');
+  result.addressHits = await v.page.locator('#search-results button[data-building]').evaluateAll((bs) => bs.map((b) => b.dataset.building));
+  await v.page.locator('#search-results button[data-building]').first().click();
+  await v.page.waitForFunction((g) => !document.getElementById('panel').hidden && document.getElementById('panel-chain').textContent.includes(g),
+    env.GRIDD_ADDRESS_GRID, { timeout: 30000 });
+  await v.page.waitForFunction(() => window.griddMap.getZoom() >= 16.5 && !window.griddMap.isMoving(), null, { timeout: 30000, polling: 200 });
+  result.addressPanel = await v.page.textContent('#panel-chain');
   await v.page.screenshot({ path: shot + '-viewer.png' });
   check(v.errors.length === 0, 'viewer page errors: ' + v.errors.join('; '));
   await v.context.close();
