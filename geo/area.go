@@ -124,15 +124,18 @@ type AreaDetail struct {
 	// HouseholdsSource says where Households comes from: SourceData
 	// (counted from buildings), SourceAttribute (a department's
 	// attribute), or "" when neither has a figure.
-	HouseholdsSource string       `json:"households_source"`
-	Buildings        *int         `json:"buildings,omitempty"` // counted from data
-	Residents        *int         `json:"residents,omitempty"` // counted from data
-	Population       *int         `json:"population"`
-	BBox             [4]float64   `json:"bbox"`
-	People           []AreaPerson `json:"people"`
-	OpenCases        int          `json:"open_cases"`
-	OverdueCases     int          `json:"overdue_cases"`
-	Children         []AreaChild  `json:"children"`
+	HouseholdsSource string `json:"households_source"`
+	Buildings        *int   `json:"buildings,omitempty"` // counted from data
+	Residents        *int   `json:"residents,omitempty"` // counted from data
+	// ResidentsSource says where Residents comes from: SourceRegister
+	// once a register is loaded, else SourceData (the buildings').
+	ResidentsSource string       `json:"residents_source,omitempty"`
+	Population      *int         `json:"population"`
+	BBox            [4]float64   `json:"bbox"`
+	People          []AreaPerson `json:"people"`
+	OpenCases       int          `json:"open_cases"`
+	OverdueCases    int          `json:"overdue_cases"`
+	Children        []AreaChild  `json:"children"`
 }
 
 // AreaPerson is one responsibility held for an area: the person, the

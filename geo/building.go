@@ -116,8 +116,9 @@ type BuildingMoves struct {
 
 // Sources of a household figure.
 const (
-	SourceData      = "data"      // counted from buildings (and, later, the register)
+	SourceData      = "data"      // counted from buildings
 	SourceAttribute = "attribute" // a department's attribute copied by the merge
+	SourceRegister  = "register"  // residents: the register's members where it covers a building, else the building's attribute
 )
 
 // AreaCounts are the figures of one area of a generation counted from

@@ -52,11 +52,13 @@ func (db *DB) SearchAreas(ctx context.Context, q geo.AreaQuery) ([]geo.AreaHit, 
 // (the areas whose codes are prefixes of it, top down), its geodesic
 // area in m² and its extent. Its households are counted from buildings
 // where they are loaded (area_counts), else the department's attribute,
-// and say which.
+// and say which; its residents from the register once one is loaded.
 const areaSQL = `
 SELECT a.name, a.level, coalesce(c.households, a.households),
        CASE WHEN c.code IS NOT NULL THEN 'data' WHEN a.households IS NOT NULL THEN 'attribute' ELSE '' END,
-       c.buildings, c.residents, a.population, ST_Area(a.geom::geography),
+       c.buildings, c.residents,
+       CASE WHEN c.code IS NULL THEN '' WHEN EXISTS (SELECT 1 FROM households) THEN 'register' ELSE 'data' END,
+       a.population, ST_Area(a.geom::geography),
        ST_XMin(b.b), ST_YMin(b.b), ST_XMax(b.b), ST_YMax(b.b),
        (SELECT json_agg(json_build_object('code', p.code, 'name', p.name) ORDER BY length(p.code))
         FROM areas p WHERE p.generation = $1 AND p.code IN (left($2, 6), left($2, 9), left($2, 12), $2))
@@ -109,7 +111,7 @@ func (db *DB) Area(ctx context.Context, code string) (geo.AreaDetail, error) {
 	}
 	d := geo.AreaDetail{Generation: gen, Code: code, People: []geo.AreaPerson{}, Children: []geo.AreaChild{}}
 	var chain []byte
-	err = db.Pool.QueryRow(ctx, areaSQL, gen, code).Scan(&d.Name, &d.Level, &d.Households, &d.HouseholdsSource, &d.Buildings, &d.Residents, &d.Population, &d.AreaM2,
+	err = db.Pool.QueryRow(ctx, areaSQL, gen, code).Scan(&d.Name, &d.Level, &d.Households, &d.HouseholdsSource, &d.Buildings, &d.Residents, &d.ResidentsSource, &d.Population, &d.AreaM2,
 		&d.BBox[0], &d.BBox[1], &d.BBox[2], &d.BBox[3], &chain)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return d, geo.Errorf(geo.ENOTFOUND, "no area %s in the active generation %d: search with GET /api/v1/areas?q=", code, gen)

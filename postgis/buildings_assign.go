@@ -55,6 +55,13 @@ LEFT JOIN LATERAL (SELECT a.code, a.geom FROM areas a WHERE a.generation = $1 AN
                    ORDER BY a.geom <-> b.geom, a.code LIMIT 1) n ON true
 WHERE NOT EXISTS (SELECT 1 FROM %[1]s bg WHERE bg.generation = $1 AND bg.building_id = b.id)`
 
+// registerResidentsSQL is what the register (实有人口) says of each
+// building it covers: the members of its households. Where it covers a
+// building they are its residents, not the building file's attribute;
+// households stay the building's 户数 (a register may hold only some of
+// them, and the size rules and rebalancing weigh buildings by it).
+const registerResidentsSQL = `SELECT building_id, sum(members)::int AS res FROM households GROUP BY building_id`
+
 // rollUpSQL refills the counts of generation $1 from its assignment: per
 // grid first, then per community, street and district by code prefix
 // (codes nest). Every area gets a row, 0 where no building lies: once
@@ -62,9 +69,10 @@ WHERE NOT EXISTS (SELECT 1 FROM %[1]s bg WHERE bg.generation = $1 AND bg.buildin
 // households), not a department's attribute.
 var rollUpSQL = []string{
 	`DELETE FROM area_counts WHERE generation = $1`,
-	`WITH g AS (
-	    SELECT bg.grid_code AS code, count(*)::int AS n, coalesce(sum(bg.households), 0)::int AS hh, coalesce(sum(bg.residents), 0)::int AS res
-	    FROM building_grid bg
+	`WITH r AS (` + registerResidentsSQL + `), g AS (
+	    SELECT bg.grid_code AS code, count(*)::int AS n, coalesce(sum(bg.households), 0)::int AS hh,
+	           coalesce(sum(coalesce(r.res, bg.residents)), 0)::int AS res
+	    FROM building_grid bg LEFT JOIN r ON r.building_id = bg.building_id
 	    WHERE bg.generation = $1 AND bg.grid_code IS NOT NULL
 	    GROUP BY bg.grid_code
 	), c AS (
@@ -145,10 +153,8 @@ func assignBuildings(ctx context.Context, tx pgx.Tx, gen int, full bool) (geo.Bu
 			return a, err
 		}
 	}
-	for _, q := range rollUpSQL {
-		if _, err := tx.Exec(ctx, q, gen); err != nil {
-			return a, fmt.Errorf("roll up counts: %w", err)
-		}
+	if err := rollUp(ctx, tx, gen); err != nil {
+		return a, err
 	}
 	if err := tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE grid_code IS NOT NULL), count(*) FILTER (WHERE grid_code IS NULL)
 		FROM building_grid WHERE generation = $1`, gen).Scan(&a.Assigned, &a.Outside); err != nil {

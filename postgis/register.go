@@ -306,6 +306,11 @@ func (db *DB) LoadRegister(ctx context.Context, key *geo.RegisterKey, meta geo.R
 		}
 		phase(fmt.Sprintf("apply_%d", i))
 	}
+	// The areas' residents follow the register (register_counts.go).
+	if err := rollUpLive(ctx, tx); err != nil {
+		return rep, geo.WrapError(geo.EUNAVAILABLE, err, "count the areas' residents")
+	}
+	phase("counts")
 	rep.Version = version + 1
 	repJSON, _ := json.Marshal(rep)
 	if _, err := tx.Exec(ctx, `INSERT INTO register_sets (version, file_name, file_hash, key_check, tags, households, residents, report, loaded_by)

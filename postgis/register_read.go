@@ -203,6 +203,14 @@ func (db *DB) DeleteResident(ctx context.Context, id int64, scope string, audit 
 	if err := r.inScope(scope); err != nil {
 		return err
 	}
+	var building string
+	if err := tx.QueryRow(ctx, `SELECT building_id FROM households WHERE id = $1`, r.HouseholdID).Scan(&building); err != nil {
+		return geo.WrapError(geo.EUNAVAILABLE, err, "read the household of resident %d", id)
+	}
+	before, err := buildingResidents(ctx, tx, building)
+	if err != nil {
+		return geo.WrapError(geo.EUNAVAILABLE, err, "count the residents of building %s", building)
+	}
 	for _, st := range []struct {
 		sql string
 		arg any
@@ -216,6 +224,9 @@ func (db *DB) DeleteResident(ctx context.Context, id int64, scope string, audit 
 		if _, err := tx.Exec(ctx, st.sql, st.arg); err != nil {
 			return geo.WrapError(geo.EUNAVAILABLE, err, "delete resident %d", id)
 		}
+	}
+	if err := shiftResidents(ctx, tx, building, before); err != nil {
+		return geo.WrapError(geo.EUNAVAILABLE, err, "count the residents of building %s", building)
 	}
 	if audit != nil {
 		audit.Action, audit.Target = "resident.delete", "resident:"+strconv.FormatInt(id, 10)

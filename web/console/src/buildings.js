@@ -11,11 +11,11 @@ import { shiftGeoJSON, wgs84ToGcj02 } from './gcj02.js';
 addMessages({
   zh: {
     'bld.title': '楼栋', 'bld.households': '户', 'bld.none': '本区域没有楼栋数据', 'bld.more': '另有 {n} 栋',
-    'bld.hit': '楼栋', 'src.data': '据楼栋数据', 'src.attribute': '据部门属性', 'area.buildings': '楼栋数', 'area.residents': '实有人口',
+    'bld.hit': '楼栋', 'src.register': '据实有人口登记', 'src.data': '据楼栋数据', 'src.attribute': '据部门属性', 'area.buildings': '楼栋数', 'area.residents': '实有人口',
   },
   en: {
     'bld.title': 'Buildings', 'bld.households': 'hh', 'bld.none': 'No building data in this area', 'bld.more': '{n} more',
-    'bld.hit': 'building', 'src.data': 'counted from buildings', 'src.attribute': 'a department’s attribute', 'area.buildings': 'Buildings', 'area.residents': 'Residents',
+    'bld.hit': 'building', 'src.register': 'from the register', 'src.data': 'counted from buildings', 'src.attribute': 'a department’s attribute', 'area.buildings': 'Buildings', 'area.residents': 'Residents',
   },
 });
 
@@ -72,7 +72,10 @@ export function countFacts(d) {
     out.push(h('dt', {}, t('area.households')), h('dd', { id: 'panel-households' }, fmt(d.households), src));
   }
   if (d.buildings != null) out.push(h('dt', {}, t('area.buildings')), h('dd', { id: 'panel-buildings' }, fmt(d.buildings)));
-  if (d.residents != null) out.push(h('dt', {}, t('area.residents')), h('dd', { id: 'panel-residents' }, fmt(d.residents)));
+  if (d.residents != null) {
+    const src = d.residents_source ? h('small', { class: 'muted', id: 'panel-residents-source', 'data-source': d.residents_source }, ' · ', t('src.' + d.residents_source)) : null;
+    out.push(h('dt', {}, t('area.residents')), h('dd', { id: 'panel-residents' }, fmt(d.residents), src));
+  }
   return out;
 }
 
