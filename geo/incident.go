@@ -361,7 +361,13 @@ func (n *NewIncident) Validate() error {
 			return Errorf(EINVALID, "attachment %q: give absolute http(s) URLs of at most 2048 characters", a)
 		}
 	}
-	if len(n.IdempotencyKey) > 200 || strings.ContainsFunc(n.IdempotencyKey, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+	return ValidIdempotencyKey(n.IdempotencyKey)
+}
+
+// ValidIdempotencyKey checks a client's Idempotency-Key ("" for none): a
+// retry's key is compared byte for byte, so it must be short and printable.
+func ValidIdempotencyKey(key string) error {
+	if len(key) > 200 || strings.ContainsFunc(key, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return Errorf(EINVALID, "Idempotency-Key: use at most 200 printable characters, e.g. a UUID")
 	}
 	return nil
@@ -376,6 +382,10 @@ type TransitionRequest struct {
 	ExtendHours float64 `json:"extend_hours,omitempty"` // request_extension: working hours asked for
 	Actor       string  `json:"-"`
 	Role        Role    `json:"-"`
+	// IdempotencyKey, when set, makes a retry of this transition (a phone
+	// that queued it offline and lost the answer) answer the case as it is
+	// instead of a version conflict: the key is kept on the event.
+	IdempotencyKey string `json:"-"`
 	// Audit, when set, is the audit-log entry of this request (actor,
 	// action, before), stored in the transition's own transaction with the
 	// case as it becomes: a transition is never stored without its entry.
@@ -386,6 +396,9 @@ type TransitionRequest struct {
 func (r *TransitionRequest) Validate() error {
 	if r.Version < 1 {
 		return Errorf(EINVALID, "give the case's version (the version field, or an If-Match header) so concurrent edits are caught")
+	}
+	if err := ValidIdempotencyKey(r.IdempotencyKey); err != nil {
+		return err
 	}
 	if utf8.RuneCountInString(r.Note) > 2000 {
 		return Errorf(EINVALID, "note is longer than 2000 characters")

@@ -509,6 +509,18 @@ func (db *DB) Transition(ctx context.Context, id int64, req geo.TransitionReques
 		}
 		return geo.Incident{}, err
 	}
+	if req.IdempotencyKey != "" {
+		// The case's row lock orders retries of one key: a second finds
+		// the first's event and answers the case as it is now.
+		var done bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM incident_events WHERE incident_id = $1 AND idempotency_key = $2)`,
+			id, req.IdempotencyKey).Scan(&done); err != nil {
+			return geo.Incident{}, geo.WrapError(geo.EUNAVAILABLE, err, "read incident %d", id)
+		}
+		if done {
+			return r.Incident, nil
+		}
+	}
 	if r.Version != req.Version {
 		return geo.Incident{}, geo.Errorf(geo.ECONFLICT, "incident %d is at version %d, not %d: someone changed it; reload it and try again", id, r.Version, req.Version)
 	}
@@ -591,9 +603,9 @@ func (db *DB) Transition(ctx context.Context, id int64, req geo.TransitionReques
 	if tag.RowsAffected() != 1 {
 		return geo.Incident{}, geo.Errorf(geo.ECONFLICT, "incident %d changed meanwhile: reload it and try again", id)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO incident_events (incident_id, action, from_state, to_state, version, actor, role, note, at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, id, string(req.Action), string(in.State), string(to), req.Version+1,
-		req.Actor, string(req.Role), req.Note, now); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO incident_events (incident_id, action, from_state, to_state, version, actor, role, note, at, idempotency_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, nullif($10, ''))`, id, string(req.Action), string(in.State), string(to), req.Version+1,
+		req.Actor, string(req.Role), req.Note, now, req.IdempotencyKey); err != nil {
 		return geo.Incident{}, geo.WrapError(geo.EUNAVAILABLE, err, "record the transition")
 	}
 	out, err := getIncident(ctx, tx, "WHERE i.id = $1", id)

@@ -309,6 +309,31 @@ func TestIdempotentCreate(t *testing.T) {
 	if n != 2 || events != 2 {
 		t.Fatalf("%d incidents and %d events, want 2 and 2", n, events)
 	}
+	// A transition sent again under its key (eight retries at once, at the
+	// version first seen): one event, every retry answers the case.
+	reg := geo.TransitionRequest{Action: geo.ActRegister, Version: first.Version, Actor: "op", Role: geo.RoleOperator, IdempotencyKey: "t-1"}
+	outs := make([]geo.Incident, 8)
+	for i := range outs {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			outs[i], errs[i] = db.Transition(ctx, first.ID, reg)
+		}(i)
+	}
+	wg.Wait()
+	for i := range outs {
+		if errs[i] != nil || outs[i].State != geo.StateRegistered || outs[i].Version != first.Version+1 {
+			t.Fatalf("retry %d of a keyed transition: %s v%d, %v", i, outs[i].State, outs[i].Version, errs[i])
+		}
+	}
+	// Without a key the same request is a stale version.
+	if _, err := db.Transition(ctx, first.ID, geo.TransitionRequest{Action: geo.ActRegister, Version: first.Version, Actor: "op", Role: geo.RoleOperator}); geo.ErrorCode(err) != geo.ECONFLICT {
+		t.Fatalf("an unkeyed repeat: %v, want a conflict", err)
+	}
+	db.Pool.QueryRow(ctx, `SELECT count(*) FROM incident_events WHERE incident_id = $1 AND action = 'register'`, first.ID).Scan(&events)
+	if events != 1 {
+		t.Fatalf("%d register events after keyed retries, want 1", events)
+	}
 	// Bad input stores nothing.
 	for _, bad := range []geo.NewIncident{report("E9999", ""), {Category: "E0101", Source: "x"}} {
 		if _, _, err := db.CreateIncident(ctx, bad); geo.ErrorCode(err) != geo.EINVALID {

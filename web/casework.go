@@ -367,7 +367,7 @@ func (s *Server) handleTransition(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := geo.TransitionRequest{Action: b.Action, Version: b.Version, Note: b.Note, AssigneeID: b.AssigneeID,
-		ExtendHours: b.ExtendHours, Actor: c.actor, Role: c.role, Audit: inTxAudit(r, http.StatusOK)}
+		ExtendHours: b.ExtendHours, Actor: c.actor, Role: c.role, IdempotencyKey: r.Header.Get("Idempotency-Key"), Audit: inTxAudit(r, http.StatusOK)}
 	if req.Audit != nil {
 		req.Audit.Before, _ = json.Marshal(before)
 	}
