@@ -392,7 +392,9 @@ export function mountMap(root, ctx) {
   };
   const find = (q) => Promise.all([
     api('/api/v1/areas?limit=12&q=' + encodeURIComponent(q)).then((d) => d.areas).catch(() => []),
-    searchBuildings(q),
+    // A building search reads every building of the scope (no index on
+    // addresses): one character matches half the city, so it waits for two.
+    [...q].length >= 2 ? searchBuildings(q) : [],
   ]);
   const search = debounce(async () => {
     const q = input.value.trim();
